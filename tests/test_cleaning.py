@@ -1,0 +1,27 @@
+"""Text clean-up and chunking on their own: pure functions, no model."""
+from ingest.chunking import token_counter, window_spans
+from ingest.cleaning import clean_page
+
+
+def test_hyphenated_line_breaks_are_joined():
+    assert "procurement" in clean_page("the public procure-\nment directive")
+
+
+def test_one_word_per_line_becomes_running_text():
+    text = "\n".join("the city ran an open procedure for school catering with lots".split())
+    assert clean_page(text) == "the city ran an open procedure for school catering with lots"
+
+
+def test_unicode_is_nfc_and_ligatures_are_expanded():
+    assert clean_page("Cafe\u0301 ﬁnancing") == "Café financing"
+
+
+def test_windows_respect_budget_and_sentences():
+    counter = token_counter("all-MiniLM-L6-v2")
+    text = " ".join(f"Sentence number {i} talks about lot {i} of the framework agreement." for i in range(60))
+    spans = window_spans(text, counter, budget=64, overlap=16)
+    assert len(spans) > 5
+    for start, end in spans:
+        assert counter.count(text[start:end]) <= 64
+        assert text[start:end].startswith("Sentence") and text[start:end].endswith(".")
+    assert spans[1][0] < spans[0][1]  # neighbours overlap
