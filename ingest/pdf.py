@@ -123,17 +123,18 @@ def read(path: Path, ocr=None) -> Document:
                 text = ""
         heading = outline.get(index, "") or _first_line_heading(text) or heading
         pages.append(PageText(number=index + 1, text=text, heading=heading, ocr=is_ocr))
-    ocr_warnings = list(getattr(ocr, "warnings", ()))
     if not any(page.text for page in pages):
         if ocr is None:
             raise ReadError("scanned — OCR not available (install tesseract-ocr)")
         problems = list(getattr(ocr, "problems", ()))
-        raise ReadError(f"no text found, not even by OCR ({problems[0] if problems else 'pictures without legible text?'})")
+        reason = problems[0] if problems else "blank pages or pictures without legible text"
+        raise ReadError(f"no text found, not even by OCR ({reason})")
     if image_only and ocr is None:
         warnings.append(
-            f"pages without a text layer, not indexed (OCR not available, install tesseract-ocr): {page_ranges(image_only)}"
+            "pages without a text layer, not indexed (OCR not available, install tesseract-ocr): "
+            + page_ranges(image_only)
         )
-    warnings.extend(ocr_warnings)
+    warnings.extend(getattr(ocr, "warnings", ()))
     return Document(kind="pdf", title=_title(reader, pages, path), pages=pages, warnings=warnings)
 
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por
                  tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-pol
-                 libreoffice-impress-nogui libreoffice-writer-nogui chromium)
+                 libreoffice-impress-nogui libreoffice-writer-nogui libreoffice-calc-nogui chromium)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     missing=()
     for package in "${SYSTEM_PACKAGES[@]}"; do
