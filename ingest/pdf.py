@@ -14,7 +14,9 @@ from .document import Document, PageText, ReadError
 # Pages with fewer characters than this carry no real text layer (page numbers, stray marks).
 MIN_PAGE_CHARS = 20
 
-logging.getLogger("pypdf").setLevel(logging.ERROR)
+# pypdf logs every robustness fix it applies; what matters to users reaches them as
+# ReadErrors and warnings, so its own log would only bury the summary.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
 
 
 def _open(path: Path):
