@@ -1,0 +1,56 @@
+"""Library-level operations the app needs on top of `sync`: is a run in progress, remove files.
+
+Kept apart from `sync.py` (the indexing run itself) and built only on its public pieces.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import settings as config
+
+from .store import connect
+from .sync import IndexBusy, index_lock, remove_documents, update
+
+
+def indexing_in_progress(index_dir: Path) -> bool:
+    """True while another run (another process, or another thread of this one) holds the write lock."""
+    from filelock import Timeout
+
+    if not (Path(index_dir) / "library.sqlite").exists():
+        return False
+    lock = index_lock(Path(index_dir), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+def remove_files(paths: list[Path], settings: config.Settings | None = None) -> list[tuple[str, Path]]:
+    """Take files out of the index (by path: names can repeat); returns (name, path) of each removed.
+
+    A file that was recorded as a duplicate of a removed document is indexed in its place, so
+    its content stays searchable. Raises IndexBusy when another run is writing, rather than
+    making the user wait for it with no word. The files on disk are not touched.
+    """
+    settings = settings or config.load()
+    if indexing_in_progress(settings.index_dir):
+        raise IndexBusy(f"another indexing run is writing to {settings.index_dir}; try again when it has finished")
+    wanted = [str(Path(p).resolve()) for p in paths]
+    connection = connect(settings.index_dir)
+    try:
+        marks = ",".join("?" * len(wanted))
+        rows = connection.execute(f"SELECT name, path FROM files WHERE path IN ({marks})", wanted).fetchall()
+        names = [row["name"] for row in rows]
+        stand_ins = connection.execute(
+            f"SELECT path FROM files WHERE status = 'duplicate' AND reason IN ({','.join('?' * len(names))})", names
+        ).fetchall()
+    finally:
+        connection.close()
+    targets = [(row["name"], Path(row["path"])) for row in rows]
+    remove_documents([path for _, path in targets], settings)
+    waiting = [Path(row["path"]) for row in stand_ins if Path(row["path"]).exists() and str(row["path"]) not in wanted]
+    if waiting:
+        update(waiting, settings)
+    return targets

@@ -1,0 +1,111 @@
+"""End to end in a real browser: `streamlit run ui/app.py`, driven by playwright through Chromium.
+
+Ask a question, see the passage from the right document and page, open the PDF at that page,
+upload a real PDF and find a passage from it. Screenshots of each step go to the test's tmp_path.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import settings as config
+from conftest import make_pdf, make_pptx, shared_path
+from ui.screenshots import CHROMIUM, launch_chromium, running_app
+
+# The first question loads the model in the app's process; on a busy 2-core machine that can
+# take a while, so waits are generous (they end as soon as the page is ready).
+WAIT_MS = 120_000
+REAL_PDF = ("procurement", "en_ocp_buying_ai", "12-contract-clauses.pdf")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (CI installs it: apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    """The app on a free port, on a small library of its own, indexed before it starts."""
+    from index import update
+
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    make_pdf(library / "vienna-exchange-report.pdf", [
+        "Exchange report Vienna 2024. Our week with the city of Vienna procurement department.",
+        "Market consultation. Before the tender, Vienna held an open market consultation with forty suppliers. "
+        "They published a prior information notice and invited companies to a workshop on the specifications.",
+        "Award criteria. Quality weighed sixty percent and price forty percent in the evaluation of tenders.",
+    ])
+    make_pptx(library / "lessons-learned.pptx", [
+        {"title": "Electric buses", "body": "The joint procurement of electric buses saved eighteen percent.",
+         "notes": "Mention the framework agreement with three neighbouring municipalities."},
+    ])
+    update([library], dataclasses.replace(config.load(), library_dir=library, index_dir=index_dir))
+    with running_app(library, index_dir, tmp_path / "streamlit.log", env={"PXS_ADMIN_PASSWORD": ""}) as url:
+        yield url
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+            browser.close()
+
+
+def ask(page, question: str):
+    box = page.get_by_role("textbox", name="Your question")
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text(f"for “{question}”").wait_for()
+    return page.locator(".pxs-card")
+
+
+def test_ask_open_at_page_and_upload_in_a_real_browser(app_url, browser_page, tmp_path):
+    page = browser_page
+    page.goto(app_url)
+    page.get_by_role("textbox", name="Your question").wait_for()
+    page.screenshot(path=str(tmp_path / "1-first-screen.png"))
+
+    cards = ask(page, "How did Vienna run the market consultation?")
+    best = cards.first
+    found = (best.get_attribute("data-document"), best.locator(".pxs-where").inner_text())
+    page.screenshot(path=str(tmp_path / "2-results.png"), full_page=True)
+    assert found[0] == "vienna-exchange-report.pdf" and "page 2" in found[1]
+    assert "q=How+did+Vienna" in page.url or "q=How%20did%20Vienna" in page.url, "the question is in the URL"
+
+    link = best.get_by_role("link", name="Open at page 2")
+    href = link.get_attribute("href")
+    with page.context.expect_page() as opened:
+        link.click()
+    viewer = opened.value
+    pdf = page.context.request.get(viewer.url.split("#")[0])
+    assert (
+        viewer.url.endswith("/vienna-exchange-report.pdf#page=2"),
+        href.endswith("#page=2"),
+        pdf.headers["content-type"],
+        pdf.body()[:5],
+    ) == (True, True, "application/pdf", b"%PDF-")
+    viewer.close()
+
+    real_pdf = shared_path("realdocs", *REAL_PDF)
+    page.get_by_role("link", name="Add documents").click()
+    page.locator("input[type=file]").set_input_files(str(real_pdf))
+    page.get_by_role("button", name="Add to the library").click()
+    page.get_by_text("Added as uploads/12-contract-clauses.pdf").wait_for()
+    page.screenshot(path=str(tmp_path / "3-upload-outcome.png"), full_page=True)
+
+    page.get_by_role("link", name="Ask about them").click()
+    cards = ask(page, "Should the contract be made publicly available for transparency?")
+    documents = [cards.nth(i).get_attribute("data-document") for i in range(cards.count())]
+    page.screenshot(path=str(tmp_path / "4-results-after-upload.png"), full_page=True)
+    assert "12-contract-clauses.pdf" in documents[:3]

@@ -1,0 +1,40 @@
+"""The app's entry: `streamlit run ui/app.py`.
+
+Opens on the library folder (settings.library_dir) with its index (settings.index_dir); builds
+the index first when there is none. Then three pages: Ask (the default), Add documents, Library.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run ui/app.py` puts ui/ on sys.path, not the project: the stages are imported from
+# the project root, like everywhere else.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from ui import resources  # noqa: E402
+
+def main() -> None:
+    st.set_page_config(page_title="Procurement exchange search", page_icon=":material/travel_explore:", layout="centered")
+
+    settings = resources.load_settings()
+    if not resources.index_exists(settings):
+        resources.forget_searcher()
+        resources.first_start(settings)  # builds with a progress bar, then reruns into the pages
+    resources.tidy_once(settings)
+
+    pages = st.navigation([
+        st.Page("search_page.py", title="Ask", icon=":material/search:", default=True),
+        st.Page("upload_page.py", title="Add documents", icon=":material/upload_file:", url_path="add"),
+        st.Page("library_page.py", title="Library", icon=":material/library_books:", url_path="library"),
+    ])
+    pages.run()
+
+# Streamlit runs this file as __main__. The document readers' worker processes (multiprocessing,
+# forkserver) run the main module again as __mp_main__ to prepare: they must not start the app.
+if __name__ == "__main__":
+    main()

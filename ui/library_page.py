@@ -1,0 +1,169 @@
+"""The Library page: every document with its details, files that could not be read and why,
+and the two ways to look after the library: remove a document, re-index the folder.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from index import IndexBusy, IndexUnavailable
+from index.library import remove_files
+from ui import access, resources, source_files
+from ui.cards import SLIDE_KINDS, kind_label, language_name, plain
+from ui.uploads import delete_library_file
+
+log = logging.getLogger("pxs.ui")
+CONFIRM_KEY = "confirm_removal"
+NOTICE_KEY = "library_notice"
+
+
+def length_label(kind: str, pages: int | None) -> str:
+    """'12 pages', '14 slides', or '' for Word and text files, which have sections instead."""
+    if not pages:
+        return ""
+    unit = "slide" if kind in SLIDE_KINDS else "page"
+    return f"{pages} {unit}{'s' if pages != 1 else ''}"
+
+
+def document_table(documents: list[dict]) -> list[dict]:
+    """The rows of the documents table, in words and numbers a reader expects."""
+    rows = []
+    for d in documents:
+        if d["status"] != "indexed":
+            continue
+        rows.append({
+            "Document": d["title"] or Path(d["name"]).stem,
+            "Type": kind_label(d["kind"] or ""),
+            "Length": length_label(d["kind"] or "", d["pages"]),
+            "Passages": d["passages"],
+            "Languages": ", ".join(language_name(c) for c in (d["languages"] or "").split(",") if c),
+            "Added": (d["added"] or "")[:10],
+            "File": d["name"],  # last: the title says more, and the table may need scrolling
+        })
+    return rows
+
+
+def show_documents(documents: list[dict]) -> None:
+    rows = document_table(documents)
+    if not rows:
+        st.info("No documents yet. Add some on the Add documents page, or copy files into the library folder and re-index.")
+    else:
+        st.dataframe(
+            rows, hide_index=True, width="stretch",
+            height=min(38 + 35 * len(rows), 780),  # the whole list at once, up to about twenty rows
+            column_config={
+                "Document": st.column_config.TextColumn(width="large"),
+                "Length": st.column_config.TextColumn(help="Pages or slides; Word and text files have sections instead"),
+                "Passages": st.column_config.NumberColumn(help="The pieces of text the search looks through"),
+            },
+        )
+    duplicates = [d for d in documents if d["status"] == "duplicate"]
+    if duplicates:
+        st.markdown("**Same content as another document** (searched once, under the first name)")
+        st.dataframe(
+            [{"File": d["name"], "Same as": d["reason"]} for d in duplicates], hide_index=True, width="stretch",
+        )
+    failed = [d for d in documents if d["status"] == "failed"]
+    if failed:
+        st.markdown("**Could not be read**")
+        st.dataframe(
+            [{"File": d["name"], "Reason": d["reason"]} for d in failed], hide_index=True, width="stretch",
+        )
+
+
+def removal(documents: list[dict], settings) -> None:
+    """Choose a document, confirm, and it leaves the index and the library folder."""
+    by_path = {d["path"]: d for d in documents}
+    st.markdown("**Remove a document**")
+    choice = st.selectbox(
+        "Document to remove", sorted(by_path, key=lambda p: by_path[p]["name"]), index=None,
+        format_func=lambda p: by_path[p]["name"], placeholder="Choose a document", key="remove_choice",
+        label_visibility="collapsed",
+    )
+    if st.button("Remove…", disabled=choice is None, key="remove"):
+        st.session_state[CONFIRM_KEY] = choice
+    pending = st.session_state.get(CONFIRM_KEY)
+    row = by_path.get(pending)
+    if row is None:
+        st.session_state.pop(CONFIRM_KEY, None)
+        return
+    inside = Path(row["path"]).resolve().is_relative_to(settings.library_dir.resolve())
+    st.warning(
+        f"Remove **{plain(row['name'])}**? Its passages leave the search"
+        + (", and the file is deleted from the library folder." if inside else ". The file itself is outside the library folder and stays where it is."),
+        icon=":material/delete:",
+    )
+    yes, no, _ = st.columns([1.2, 1, 3])
+    if no.button("Cancel", key="remove_cancel"):
+        st.session_state.pop(CONFIRM_KEY, None)
+        st.rerun()
+    if yes.button("Yes, remove it", type="primary", key="remove_confirm"):
+        st.session_state.pop(CONFIRM_KEY, None)
+        try:
+            removed = remove_files([Path(row["path"])], settings)
+        except IndexBusy:
+            st.session_state[NOTICE_KEY] = ("warning", "Another indexing run is busy; nothing was removed. Try again in a moment.")
+            st.rerun()
+        notes = []
+        for _, path in removed:
+            problem = delete_library_file(path, settings.library_dir)
+            source_files.forget(path)
+            if problem:
+                notes.append(problem)
+        message = f"{row['name']} was removed from the library." + (f" Note: {'; '.join(notes)}." if notes else "")
+        st.session_state[NOTICE_KEY] = ("success", message)
+        st.rerun()
+
+
+def reindex(settings) -> None:
+    st.markdown("**Re-index the library**")
+    st.caption(
+        f"Reads files that are new or changed in {resources.display_path(settings.library_dir)} (for example "
+        "copied there by hand), forgets files that were deleted, and tries again the files that could not be read."
+    )
+    if st.button("Re-index the library", icon=":material/refresh:", key="reindex"):
+        try:
+            report = resources.index_paths([settings.library_dir], settings)
+        except IndexBusy:
+            st.session_state[NOTICE_KEY] = ("warning", "Another indexing run is busy; try again when it has finished.")
+        else:
+            st.session_state[NOTICE_KEY] = ("success", f"Re-indexed: {resources.report_summary(report)}")
+        st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(layout="wide")  # the table has seven columns; the other pages read better narrow
+    settings = resources.load_settings()
+    access.lock_control(settings)
+    st.title("Library")
+    try:
+        searcher = resources.searcher(settings)
+        documents = resources.documents(settings)
+        stats = searcher.stats()
+    except IndexUnavailable as problem:
+        resources.show_index_problem(problem, settings)
+        return
+    st.caption(
+        f"{stats['documents']} documents · {stats['chunks']} passages · folder "
+        f"{resources.display_path(settings.library_dir)} · last updated {(stats['updated'] or 'never')[:16].replace('T', ' ')}"
+    )
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        getattr(st, notice[0])(plain(notice[1]))
+    if resources.busy(settings):
+        st.info("An indexing run is in progress; this list is updated when it finishes.", icon=":material/hourglass_top:")
+    show_documents(documents)
+
+    st.divider()
+    st.subheader("Look after the library")
+    if not access.changes_allowed(settings, purpose="remove documents or re-index"):
+        return
+    removal(documents, settings)
+    st.write("")
+    reindex(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Run the real app in a subprocess and drive it with Chromium: for the browser test and the docs.
+
+    python -m ui.screenshots [OUT_DIR]     # docs/screenshots/ by default
+
+makes the documentation's screenshots on a copy of the sample library (corpus/), with an index
+of its own built on the way, so neither corpus/ nor .index/ is touched: the first start with
+its progress bar, the example questions, a result list, the library, and an upload's outcome.
+Needs Chromium at /usr/bin/chromium and, for the upload, ../shared/realdocs.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox (containers and CI run as root), no GPU, no /dev/shm (small in containers), no
+# background calls home: the browser is a local tool here, never a downloaded one.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+UPLOAD_EXAMPLE = ROOT.parent / "shared" / "realdocs" / "procurement" / "en_ocp_buying_ai" / "11-evaluation-tips.pdf"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer on {url} within {timeout_s:.0f} s")
+
+
+@contextlib.contextmanager
+def running_app(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT, env: dict | None = None) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free port for `library` and `index_dir`; yields its URL."""
+    port = free_port()
+    environment = {**os.environ, "PXS_LIBRARY": str(library), "PXS_INDEX": str(index_dir), **(env or {})}
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        url = f"http://localhost:{port}"
+        try:
+            _wait_until_healthy(url, server, timeout_s=90)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)  # its own session: the readers' workers go too
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def settle(page) -> None:
+    """Wait until the app has finished its run (the "running" indicator is gone) and has drawn."""
+    page.wait_for_timeout(500)
+    page.locator("[data-testid=stStatusWidget]").wait_for(state="hidden")
+    page.wait_for_timeout(1000)
+
+
+def save_small_png(page, path: Path, full_page: bool = False, settled: bool = True) -> None:
+    """A screenshot reduced to 256 colours: a fraction of the size, no visible difference for UI."""
+    from PIL import Image
+
+    if settled:
+        settle(page)
+    page.screenshot(path=str(path), full_page=full_page)
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def make_docs_screenshots(out_dir: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pxs-screenshots-"))
+    library = work / "corpus"
+    shutil.copytree(ROOT / "corpus", library, ignore=shutil.ignore_patterns("_*", ".*"))
+    shots = []
+    try:
+        with running_app(library, work / "index", work / "streamlit.log", cwd=work) as url, sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.set_default_timeout(600_000)
+            page.goto(url)
+            page.get_by_text(re.compile(r"^Read [3-9]\d* of \d+")).first.wait_for()  # the bar is moving
+            shots.append(out_dir / "1-first-start.png")
+            save_small_png(page, shots[-1], settled=False)
+            page.locator("button", has_text="market consultation").first.wait_for()
+            shots.append(out_dir / "2-ask.png")
+            save_small_png(page, shots[-1])
+            page.locator("button", has_text="what did they learn").first.click()
+            page.locator(".pxs-card").first.wait_for()
+            page.set_viewport_size({"width": 1280, "height": 1300})  # two or three cards
+            shots.append(out_dir / "3-results.png")
+            save_small_png(page, shots[-1])
+            page.set_viewport_size({"width": 1440, "height": 860})  # the library's table is wide
+            page.get_by_role("link", name="Library").click()
+            page.get_by_text("Look after the library").wait_for()
+            shots.append(out_dir / "4-library.png")
+            save_small_png(page, shots[-1], full_page=True)
+            if UPLOAD_EXAMPLE.exists():
+                page.set_viewport_size({"width": 1280, "height": 860})
+                page.get_by_role("link", name="Add documents").click()
+                page.locator("input[type=file]").set_input_files(str(UPLOAD_EXAMPLE))
+                page.get_by_role("button", name="Add to the library").click()
+                page.get_by_text("ready to search").wait_for()
+                shots.append(out_dir / "5-upload.png")
+                save_small_png(page, shots[-1])
+            browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return shots
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    for shot in make_docs_screenshots(target):
+        print(shot, f"{shot.stat().st_size // 1024} KB")

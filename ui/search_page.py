@@ -1,0 +1,139 @@
+"""The Ask page: one question box, filters in the sidebar, results as cards.
+
+The question and the filters are bound to the URL (`bind="query-params"`), so the address bar
+always holds the current search: a colleague who opens the link sees the same results.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import streamlit as st
+
+from index import Filters, IndexUnavailable
+from ui import cards, resources
+
+log = logging.getLogger("pxs.ui")
+
+# Shown while the question box is empty; one click asks them. They suit the bundled sample
+# library (exchange reports and decks) and read as examples of the tone to use anywhere.
+EXAMPLE_QUESTIONS = (
+    "How did they run the market consultation?",
+    "What weight did the award criteria give to quality?",
+    "What went wrong during the exchange, and what did they learn?",
+)
+RESULT_COUNTS = (5, 10, 20, 30)
+# The widget keys double as the URL's parameter names, and a bound filter shows its labels
+# there: ?q=...&type=PDF&doc=reports/x.pdf&lang=Spanish&n=20 (so labels must be unique).
+QUESTION, KINDS, DOCUMENTS, LANGUAGES, COUNT = "q", "type", "doc", "lang", "n"
+
+
+def ask(question: str) -> None:
+    st.session_state[QUESTION] = question
+
+
+def clear_filters() -> None:
+    for key in (KINDS, DOCUMENTS, LANGUAGES):
+        st.session_state[key] = []
+
+
+def sidebar_filters(documents: list[dict]) -> tuple[Filters, int]:
+    """The filter widgets, built from what the library holds."""
+    indexed = [d for d in documents if d["status"] == "indexed"]
+    kinds = sorted({d["kind"] for d in indexed if d["kind"]}, key=cards.kind_label)
+    names = sorted(d["name"] for d in indexed)
+    languages = sorted({code for d in indexed for code in (d["languages"] or "").split(",") if code}, key=cards.language_name)
+    with st.sidebar:
+        st.subheader("Narrow the search")
+        chosen_kinds = st.multiselect(
+            "Type of document", kinds, key=KINDS, bind="query-params", format_func=cards.kind_label,
+            placeholder="All types",
+        )
+        # Documents by file name: unique, and stable in a shared link even when a title changes.
+        chosen_documents = st.multiselect(
+            "Documents", names, key=DOCUMENTS, bind="query-params", placeholder="All documents",
+        )
+        chosen_languages = st.multiselect(
+            "Language of the passage", languages, key=LANGUAGES, bind="query-params",
+            format_func=cards.language_name, placeholder="All languages",
+        )
+        count = st.selectbox("Number of results", RESULT_COUNTS, index=1, key=COUNT, bind="query-params")
+        if chosen_kinds or chosen_documents or chosen_languages:
+            st.button("Clear the filters", on_click=clear_filters, icon=":material/filter_alt_off:")
+    filters = Filters(documents=chosen_documents or None, kinds=chosen_kinds or None, languages=chosen_languages or None)
+    return filters, int(count or 10)
+
+
+def show_examples() -> None:
+    st.write("Ask in your own words, in any language of the library. For example:")
+    for number, question in enumerate(EXAMPLE_QUESTIONS):
+        st.button(question, key=f"example-{number}", on_click=ask, args=(question,), icon=":material/chat:")
+
+
+def render_results(results, searcher, question: str, filters: Filters) -> None:
+    """The result list: a line saying what was found, then one card per result."""
+    cards.inject_css()
+    if not results:
+        if filters.active():
+            st.info("No passage matches this question with these filters. Try clearing the filters, or other words.")
+            st.button("Clear the filters", on_click=clear_filters, key="clear-filters-empty")
+        else:
+            st.info("No passage matches this question. Try other words, or a shorter question.")
+        return
+    st.caption(
+        f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{question}”. "
+        "The address bar holds this search: copy it to share it with a colleague."
+    )
+    for result in results:
+        cards.render_result(result, searcher)
+
+
+def main() -> None:
+    settings = resources.load_settings()
+    try:
+        searcher = resources.searcher(settings)
+        documents = resources.documents(settings)
+    except IndexUnavailable as problem:
+        resources.show_index_problem(problem, settings)
+        return
+    filters, count = sidebar_filters(documents)
+
+    st.title("Ask the library")
+    indexed = sum(d["status"] == "indexed" for d in documents)
+    st.caption(
+        f"{indexed} document{'s' if indexed != 1 else ''} in {resources.display_path(settings.library_dir)}"
+    )
+    just_built = st.session_state.pop("just_built", None)
+    if just_built:
+        st.success(f"Your library is ready: {just_built}", icon=":material/check_circle:")
+    if resources.busy(settings):
+        st.info("Documents are being added right now; they appear in the results as soon as they are read.",
+                icon=":material/hourglass_top:")
+    if indexed == 0:
+        st.info("The library is empty. Add documents to start asking questions.", icon=":material/info:")
+        st.page_link("upload_page.py", label="Add documents", icon=":material/upload_file:")
+        return
+
+    question = st.text_input(
+        "Your question", key=QUESTION, bind="query-params",
+        placeholder="e.g. How did they involve suppliers before the tender?",
+        help="Press Enter to search.",
+    )
+    if not (question or "").strip():
+        show_examples()
+        return
+    try:
+        started = time.perf_counter()
+        results = searcher.search(question, k=count, filters=filters)
+        render_results(results, searcher, question.strip(), filters)
+        log.info("question answered in %.0f ms", (time.perf_counter() - started) * 1000)
+    except IndexUnavailable as problem:
+        resources.show_index_problem(problem, settings)
+    except Exception as exc:  # noqa: BLE001 - a user sees a sentence, the log keeps the traceback
+        log.exception("search failed for %r", question)
+        st.error(f"Something went wrong while searching ({type(exc).__name__}). Please try again; "
+                 "if it keeps happening, rebuild the index from the Library page.")
+
+
+if __name__ == "__main__":  # Streamlit runs a page as __main__; importing it draws nothing
+    main()
