@@ -5,6 +5,8 @@ import re
 import unicodedata
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+# Symbol-font glyphs (U+F0xx: Word's bullets and arrows) extract as private-use characters.
+_SYMBOL_FONT = re.compile(r"[\uf000-\uf0ff]")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\u200b\ufeff\u00ad]")
 # "procure-\nment" -> "procurement"; only when a lower-case letter continues the word, so
@@ -21,6 +23,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_LIGATURES)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
+    text = _SYMBOL_FONT.sub("•", text)
     text = _LEADERS.sub(" … ", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return "\n".join(lines)

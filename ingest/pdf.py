@@ -6,6 +6,7 @@ two-column pages, plain mode keeps each column's reading order.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from .cleaning import clean_page, normalise
@@ -108,12 +109,15 @@ def read(path: Path, ocr=None) -> Document:
     warnings: list[str] = []
     heading = ""
     image_only: list[int] = []
+    raw_pages: list[str] = []
     for index in range(page_count):
         try:
-            raw = reader.pages[index].extract_text() or ""
+            raw_pages.append(normalise(reader.pages[index].extract_text() or ""))
         except Exception as exc:  # one broken content stream must not lose the other pages
             warnings.append(f"page {index + 1}: text could not be extracted ({type(exc).__name__})")
-            raw = ""
+            raw_pages.append("")
+    raw_pages = strip_running_lines(raw_pages)
+    for index, raw in enumerate(raw_pages):
         text = clean_page(raw)
         is_ocr = False
         if len(text) < MIN_PAGE_CHARS:
@@ -138,6 +142,45 @@ def read(path: Path, ocr=None) -> Document:
         )
     warnings.extend(getattr(ocr, "warnings", ()))
     return Document(kind="pdf", title=_title(reader, pages, path), pages=pages, warnings=warnings)
+
+
+# Running headers and footers sit among the first and last lines of a page.
+_EDGE_LINES = 4
+_DIGITS = re.compile(r"\d+")
+
+
+def strip_running_lines(page_texts: list[str]) -> list[str]:
+    """Remove running headers and footers: edge lines repeated on most pages.
+
+    "Exchange report 2024 | Page 7" on every page would otherwise open every passage, become
+    every page's heading, and match every question that shares a word with it. Lines are
+    compared with their numbers masked, so page numbers count as repeats.
+    """
+    with_text = [t for t in page_texts if t.strip()]
+    if len(with_text) < 3:
+        return page_texts
+
+    def edges(text: str) -> set[str]:
+        lines = [line for line in text.split("\n") if line.strip()]
+        return {_DIGITS.sub("#", line.lower()) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
+
+    counts: dict[str, int] = {}
+    for text in with_text:
+        for key in edges(text):
+            counts[key] = counts.get(key, 0) + 1
+    threshold = max(3, int(0.6 * len(with_text)))
+    running = {key for key, count in counts.items() if count >= threshold}
+    if not running:
+        return page_texts
+    stripped = []
+    for text in page_texts:
+        lines = text.split("\n")
+        content = [i for i, line in enumerate(lines) if line.strip()]
+        edge = set(content[:_EDGE_LINES] + content[-_EDGE_LINES:])
+        stripped.append("\n".join(
+            line for i, line in enumerate(lines) if not (i in edge and _DIGITS.sub("#", line.lower()) in running)
+        ))
+    return stripped
 
 
 def page_ranges(numbers: list[int]) -> str:
