@@ -45,11 +45,17 @@ class Settings:
     parse_timeout_s: float = 120.0
     parse_memory_mb: int = 3072
     upload_max_mb: int = 100
+    # Largest file an indexing run reads; bigger ones are reported, not parsed.
+    file_max_mb: int = 500
     zip_max_uncompressed_mb: int = 500
     zip_max_entries: int = 10_000
     admin_password: str | None = None
     ocr_languages: str = "eng+spa+ita+por+fra+deu+pol"
     ocr_page_timeout_s: float = 60.0
+    # An indexing run commits what it has done at least this often (seconds).
+    checkpoint_seconds: float = 120.0
+    # Tests only: the named point of an indexing run at which it stops and waits to be killed.
+    debug_pause_at: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -64,11 +70,14 @@ def load() -> Settings:
         parse_timeout_s=_float("PXS_PARSE_TIMEOUT", 120.0),
         parse_memory_mb=_int("PXS_PARSE_MEMORY_MB", 3072),
         upload_max_mb=_int("PXS_UPLOAD_MAX_MB", 100),
+        file_max_mb=_int("PXS_FILE_MAX_MB", 500),
         zip_max_uncompressed_mb=_int("PXS_ZIP_MAX_MB", 500),
         zip_max_entries=_int("PXS_ZIP_MAX_ENTRIES", 10_000),
         admin_password=env("PXS_ADMIN_PASSWORD") or None,
         ocr_languages=env("PXS_OCR_LANGUAGES", "eng+spa+ita+por+fra+deu+pol"),
         ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
+        checkpoint_seconds=_float("PXS_CHECKPOINT_SECONDS", 120.0),
+        debug_pause_at=env("PXS_DEBUG_PAUSE_AT", ""),
     )
 
 

@@ -2,11 +2,11 @@
 
 Knows nothing of Streamlit; reads files only through `ingest`.
 """
-from .search import Filters, Result, Searcher, fuse
+from .search import DEFAULT_RANKING, Filters, Ranking, Result, Searcher, fuse, rank_pages
 from .store import IndexError_ as IndexUnavailable
 from .sync import IndexBusy, Progress, RunReport, remove_documents, update
 
 __all__ = [
-    "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Result", "RunReport", "Searcher",
-    "fuse", "remove_documents", "update",
+    "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
+    "fuse", "rank_pages", "remove_documents", "update",
 ]

@@ -15,7 +15,10 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str):
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.name = model

@@ -1,9 +1,27 @@
-"""Search: dense and BM25 candidates, fused, grouped by page, with the best sentences marked."""
+"""Search: dense and BM25 candidates, fused, grouped by page, with the best sentences marked.
+
+The ranking itself is a handful of pure functions on arrays (`fuse`, `rank_pages`,
+`best_sentences`); `Searcher` only gathers their inputs from the index. The benchmarks
+(bench/beir.py, bench/eval.py) call the same functions, so what they measure is what ships.
+
+How a question is answered:
+1. `query_forms` turns it into texts for the embedding model and token lists for BM25 (the
+   seam where cross-language expansion plugs in: more texts, more token lists).
+2. Candidates: the `candidates` best passages by cosine (FAISS) and by BM25, pooled.
+3. Every candidate gets *both* scores: its exact cosine from its stored vector, its BM25 score
+   from the full score column. Fusion then never guesses a missing score.
+4. `fuse`: an equal-weight convex combination of the two scores, each z-scored over the pool
+   (chosen on SciFact train against min-max, max-scaling and reciprocal-rank fusion; see README).
+5. `rank_pages`: a page (slide, DOCX section) is one result, scored by its best passage (the
+   option of adding a share of its second best gained 0.003 on SciFact train and lost 0.017
+   MRR on the gold questions, so it is off); the passage shown is its best one.
+"""
 from __future__ import annotations
 
 import re
 import sqlite3
 import threading
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -12,16 +30,187 @@ import numpy as np
 import settings as config
 
 from .embedder import load_embedder
-from .lexical import tokenize
+from .glossary import translated_forms
+from .lexical import query_tokens, tokenize, top_k
 from .store import IndexError_, Snapshot, connect, get_meta, load_snapshot
 
-# Candidates taken from each retriever before fusion.
-CANDIDATES = 100
-# Reciprocal-rank fusion constant: 60 is the value of Cormack et al. and most peers.
-RRF_K = 60
 MODES = ("hybrid", "dense", "bm25")
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """How candidates are pooled, fused and grouped into pages.
+
+    The defaults are the measured choices: tuned on SciFact train queries (bench/beir.py
+    --tune), checked on SciFact test and on the gold questions over the sample and real
+    libraries (bench/eval.py). The README's "How good is it" has the tables.
+    """
+
+    # Passages taken from each retriever before fusion.
+    candidates: int = 100
+    # "convex": weight * dense + (1 - weight) * bm25, each normalised over the pool;
+    # "rrf": reciprocal-rank fusion (Cormack et al.), kept for comparison.
+    fusion: str = "convex"
+    normalisation: str = "zscore"  # "zscore" | "minmax" | "max" (score / best score)
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    # A page's score: its best passage + page_second * its second best passage.
+    page_second: float = 0.0
+
+
+DEFAULT_RANKING = Ranking()
+
+
+# -- the question ------------------------------------------------------------------------------
+@dataclass
+class QueryForms:
+    """What the retrievers are asked: texts for the embedding model, token lists for BM25.
+
+    Each passage keeps the best score any form gives it. Today a question has one text and one
+    token list (its tokens under every language of the library); cross-language expansion adds
+    forms here (a translated text, a glossary's equivalents) without touching the ranking.
+    """
+
+    texts: list[str]
+    token_lists: list[list[str]]
+
+
+def query_forms(query: str, languages: Sequence[str | None] = ("en",), expand: bool = True) -> QueryForms:
+    """The forms of a question for a library written in `languages` (see `lexical.query_tokens`).
+
+    With `expand`, the procurement glossary adds the question in the words of each other language
+    of the library, one BM25 token list per language (index/glossary.py, README "Languages").
+    """
+    languages = languages or ("en",)
+    forms = QueryForms(texts=[query], token_lists=[query_tokens(query, languages)])
+    if expand:
+        _, translated = translated_forms(query, languages, texts=False)
+        forms.token_lists.extend(tokens for _, tokens in translated)
+    return forms
+
+
+# -- ranking: pure functions on arrays --------------------------------------------------------
+def normalise(scores: np.ndarray, method: str) -> np.ndarray:
+    """Scores mapped to a common scale so that two retrievers' scores can be added."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0:
+        return scores
+    if method == "minmax":
+        low, high = scores.min(), scores.max()
+        return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+    if method == "zscore":
+        spread = scores.std()
+        return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+    if method == "max":
+        high = scores.max()
+        return scores / high if high > 0 else np.zeros_like(scores)
+    raise ValueError(f"unknown normalisation {method!r}")
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each score, best first (ties broken by position, as a sort would)."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, ranking: Ranking = DEFAULT_RANKING) -> np.ndarray:
+    """One score per candidate from its cosine and its BM25 score (arrays over the same pool).
+
+    Both scores are known for every candidate (see the module docstring), so normalising over
+    the pool compares like with like. RRF only counts a candidate in the lists whose own top
+    `ranking.candidates` it reached, as the classic formulation does.
+    """
+    dense = np.asarray(dense, dtype=np.float64)
+    lexical = np.asarray(lexical, dtype=np.float64)
+    if ranking.fusion == "rrf":
+        fused = np.zeros(len(dense))
+        for scores, present in ((dense, np.ones(len(dense), bool)), (lexical, lexical > 0)):
+            ranks = _ranks(scores)
+            reached = present & (ranks <= ranking.candidates)
+            fused += np.where(reached, 1.0 / (ranking.rrf_k + ranks), 0.0)
+        return fused
+    if ranking.fusion == "convex":
+        weight = ranking.dense_weight
+        return weight * normalise(dense, ranking.normalisation) + (1 - weight) * normalise(
+            lexical, ranking.normalisation
+        )
+    raise ValueError(f"unknown fusion {ranking.fusion!r}")
+
+
+def mode_scores(dense: np.ndarray, lexical: np.ndarray, mode: str, ranking: Ranking = DEFAULT_RANKING) -> np.ndarray:
+    """The score each candidate is ranked by in a search mode (hybrid, dense-only, BM25-only)."""
+    if mode == "dense":
+        return np.asarray(dense, dtype=np.float64)
+    if mode == "bm25":
+        return np.asarray(lexical, dtype=np.float64)
+    return fuse(dense, lexical, ranking)
+
+
+def rank_pages(
+    page_keys: Sequence[Hashable], scores: np.ndarray, ranking: Ranking = DEFAULT_RANKING
+) -> list[tuple[Hashable, float, int]]:
+    """Pages best first, as (page key, page score, position of its best passage).
+
+    Several passages of one page are one result. A page scores as its best passage, plus
+    `ranking.page_second` times its second best: a page that answers in two places is a
+    slightly better bet than one with a single lucky passage.
+    """
+    best: dict[Hashable, tuple[float, int]] = {}
+    second: dict[Hashable, float] = {}
+    for position in np.argsort(-np.asarray(scores), kind="stable"):
+        key, score = page_keys[position], float(scores[position])
+        if key not in best:
+            best[key] = (score, int(position))
+        elif key not in second:
+            second[key] = score
+    pages = [
+        (key, score + ranking.page_second * second.get(key, 0.0), position)
+        for key, (score, position) in best.items()
+    ]
+    pages.sort(key=lambda page: -page[1])
+    return pages
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+
+
+def best_sentences(
+    text: str,
+    query_token_set: set[str],
+    language: str | None,
+    limit: int = 2,
+    weights: dict[str, float] | None = None,
+) -> list[tuple[int, int]]:
+    """Spans of the sentences that share the most question terms, rare terms counting most.
+
+    `weights` maps a token to its weight (the search passes BM25 idf, so that a sentence with
+    "BT-7532" beats one that only repeats "procurement"); unweighted, each term counts 1.
+    """
+    scored = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group()
+        if len(sentence.strip()) < 3:
+            continue
+        shared = query_token_set & set(tokenize(sentence, language))
+        if shared:
+            score = sum((weights or {}).get(t, 1.0) for t in shared)
+            start = match.start() + (len(sentence) - len(sentence.lstrip()))
+            scored.append((score, start, match.end()))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return sorted((start, end) for _, start, end in scored[:limit])
+
+
+def _scores_of(ids: np.ndarray, sorted_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """scores[i] for each id of `ids` by its position in `sorted_ids`; 0 for ids not there."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids))
+    positions = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return np.where(sorted_ids[positions] == ids, scores[positions], 0.0)
+
+
+# -- results -------------------------------------------------------------------------------------
 @dataclass
 class Result:
     """One page (or slide, or section) that answers the question, through its best passage."""
@@ -57,34 +246,30 @@ class Filters:
         return bool(self.documents or self.kinds or self.languages)
 
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
-
-
-def best_sentences(text: str, query_tokens: set[str], language: str | None, limit: int = 2) -> list[tuple[int, int]]:
-    """Spans of the sentences sharing the most (distinct) terms with the question."""
-    scored = []
-    for match in _SENTENCE.finditer(text):
-        sentence = match.group()
-        if len(sentence.strip()) < 3:
-            continue
-        overlap = len(query_tokens & set(tokenize(sentence, language)))
-        if overlap:
-            start = match.start() + (len(sentence) - len(sentence.lstrip()))
-            scored.append((overlap, start, match.end()))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    return sorted((start, end) for _, start, end in scored[:limit])
+def page_key(file_id: int, page: int | None, heading: str | None) -> tuple:
+    """What makes one result: a page or slide, or for formats without pages (DOCX) a section."""
+    return (file_id, page) if page is not None else (file_id, None, heading or "")
 
 
 class Searcher:
     """Answers questions from an index directory; picks up a newer generation without restart."""
 
-    def __init__(self, index_dir: Path | None = None, settings: config.Settings | None = None):
+    def __init__(
+        self,
+        index_dir: Path | None = None,
+        settings: config.Settings | None = None,
+        ranking: Ranking = DEFAULT_RANKING,
+        expand: bool = True,
+    ):
         self.settings = settings or config.load()
+        self.ranking = ranking
+        self.expand = expand  # glossary translations of the question (see query_forms)
         self.index_dir = Path(index_dir or self.settings.index_dir)
         if not (self.index_dir / "library.sqlite").exists():
             raise IndexError_(f"no index in {self.index_dir}: run `python -m ingest` first")
         self._connection: sqlite3.Connection = connect(self.index_dir)
         self._snapshot: Snapshot | None = None
+        self._languages: tuple[str, ...] = ("en",)
         self._lock = threading.RLock()
 
     # -- state ------------------------------------------------------------------------------
@@ -94,6 +279,9 @@ class Searcher:
         generation = int(get_meta(self._connection, "generation", "0"))
         if self._snapshot is None or self._snapshot.generation != generation:
             self._snapshot = load_snapshot(self.index_dir, self._connection)
+            # English first: questions are most often asked in it, whatever the library holds.
+            found = {r[0] for r in self._connection.execute("SELECT DISTINCT language FROM chunks") if r[0]}
+            self._languages = ("en", *sorted(found - {"en"}))
         return self._snapshot
 
     def _end(self) -> None:
@@ -112,6 +300,7 @@ class Searcher:
     def embedder(self):
         return load_embedder(self.model)
 
+
     # -- search -----------------------------------------------------------------------------
     def search(
         self,
@@ -119,14 +308,14 @@ class Searcher:
         k: int = 10,
         mode: str = "hybrid",
         filters: Filters | None = None,
-        candidates: int = CANDIDATES,
+        candidates: int | None = None,
     ) -> list[Result]:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         query = query.strip()
         if not query:
             return []
-        vector = self.embedder().encode_query(query) if mode != "bm25" else None
+        depth = candidates or self.ranking.candidates
         with self._lock:
             try:
                 snapshot = self._read()
@@ -135,24 +324,73 @@ class Searcher:
                 allowed = self._allowed_ids(filters) if filters and filters.active() else None
                 if allowed is not None and len(allowed) == 0:
                     return []
-                query_tokens = tokenize(query, "en")
-                dense = self._dense(snapshot, vector, candidates, allowed) if vector is not None else []
-                lexical = snapshot.lexical.search(query_tokens, candidates, allowed) if mode != "dense" else []
-                fused = fuse(dense, lexical)
-                return self._results(fused, k, set(query_tokens))
+                forms = query_forms(query, self._languages, self.expand)
+                vectors = None
+                if mode != "bm25":
+                    vectors = np.vstack([self.embedder().encode_query(text) for text in forms.texts])
+                lexical_all = self._lexical_scores(snapshot, forms, allowed)
+                pool: dict[int, None] = {}
+                if vectors is not None:
+                    pool.update(dict.fromkeys(self._dense_ids(snapshot, vectors, depth, allowed)))
+                if mode != "dense":
+                    rows = top_k(lexical_all, depth)
+                    pool.update(dict.fromkeys(int(snapshot.lexical.chunk_ids[r]) for r in rows if lexical_all[r] > 0))
+                if not pool:
+                    return []
+                ids = np.fromiter(pool, dtype=np.int64, count=len(pool))
+                keys, stored = self._candidate_rows(ids)
+                lexical = _scores_of(ids, snapshot.lexical.chunk_ids, lexical_all)
+                dense = (stored @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
+                scores = mode_scores(dense, lexical, mode, self.ranking)
+                pages = rank_pages(keys, scores, self.ranking)
+                return self._results(pages, ids, k, forms, snapshot)
             finally:
                 self._end()
 
-    def _dense(self, snapshot: Snapshot, vector: np.ndarray, k: int, allowed: np.ndarray | None):
+    def _lexical_scores(self, snapshot: Snapshot, forms: QueryForms, allowed: np.ndarray | None) -> np.ndarray:
+        """BM25 score of every passage (row order of the lexical index), the best over the forms."""
+        scores = np.zeros(len(snapshot.lexical), dtype=np.float32)
+        for tokens in forms.token_lists:
+            np.maximum(scores, snapshot.lexical.scores(tokens), out=scores)
+        if allowed is not None:
+            scores[~np.isin(snapshot.lexical.chunk_ids, allowed)] = 0.0
+        return scores
+
+    def _dense_ids(self, snapshot: Snapshot, vectors: np.ndarray, k: int, allowed: np.ndarray | None) -> list[int]:
         import faiss
 
         if snapshot.dense is None or snapshot.dense.ntotal == 0:
             return []
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = snapshot.dense.search(vector.reshape(1, -1), min(k, snapshot.dense.ntotal), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+            selector = faiss.IDSelectorBatch(allowed)
+            inner = faiss.downcast_index(snapshot.dense.index) if hasattr(snapshot.dense, "index") else None
+            if isinstance(inner, faiss.IndexIVF):
+                # IVF insists on its own parameter type, and it must carry the index's nprobe.
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
+            else:
+                params = faiss.SearchParameters(sel=selector)
+        _, ids = snapshot.dense.search(vectors.astype(np.float32), min(k, snapshot.dense.ntotal), params=params)
+        return [int(i) for i in ids.ravel() if i >= 0]
+
+    def _candidate_rows(self, ids: np.ndarray) -> tuple[list[tuple], np.ndarray]:
+        """Page keys and stored vectors of the pooled passages (in `ids` order)."""
+        found: dict[int, tuple] = {}
+        for begin in range(0, len(ids), 500):
+            batch = [int(i) for i in ids[begin : begin + 500]]
+            marks = ",".join("?" * len(batch))
+            for row in self._connection.execute(
+                f"SELECT id, file_id, page, heading, vector FROM chunks WHERE id IN ({marks})", batch
+            ):
+                found[row[0]] = (page_key(row[1], row[2], row[3]), row[4])
+        dimension = self._snapshot.dimension if self._snapshot else 0
+        keys, vectors = [], np.zeros((len(ids), dimension), dtype=np.float32)
+        for position, chunk_id in enumerate(ids):
+            key, blob = found.get(int(chunk_id), (("missing", int(chunk_id)), None))
+            keys.append(key)
+            if blob is not None:
+                vectors[position] = np.frombuffer(blob, dtype=np.float32)
+        return keys, vectors
 
     def _allowed_ids(self, filters: Filters) -> np.ndarray:
         clauses, values = ["f.status = 'indexed'"], []
@@ -175,29 +413,30 @@ class Searcher:
         )
         return {row["id"]: row for row in self._connection.execute(query, ids)}
 
-    def _results(self, fused: list[tuple[int, float]], k: int, query_tokens: set[str]) -> list[Result]:
-        rows = self._rows([i for i, _ in fused])
+    def _results(self, pages, ids: np.ndarray, k: int, forms: QueryForms, snapshot: Snapshot) -> list[Result]:
+        # Fetch text for a few more pages than asked: some may be copies of a shown passage.
+        chosen = [int(ids[position]) for _, _, position in pages[: k * 2 + 5]]
+        rows = self._rows(chosen)
+        token_set = {t for tokens in forms.token_lists for t in tokens}
+        frequencies = snapshot.lexical.document_frequencies(token_set)
+        total = max(1, len(snapshot.lexical))
+        weights = {t: float(np.log(1 + total / (1 + df))) for t, df in frequencies.items()}
         results: list[Result] = []
-        seen_pages: set[tuple[int, int | None]] = set()
         by_text: dict[str, Result] = {}
-        for chunk_id, score in fused:
+        for (_, score, _), chunk_id in zip(pages, chosen):
             row = rows.get(chunk_id)
             if row is None:
                 continue
-            page_key = (row["file_id"], row["page"])
-            if page_key in seen_pages:
-                continue  # several passages of one page are one result: its best passage
-            seen_pages.add(page_key)
             fingerprint = " ".join(row["text"].lower().split())[:400]
             if fingerprint in by_text:
                 by_text[fingerprint].also_in.append((row["name"], row["page"]))
                 continue
             result = Result(
-                rank=len(results) + 1, score=round(score, 6), document=row["name"], page=row["page"],
+                rank=len(results) + 1, score=round(float(score), 6), document=row["name"], page=row["page"],
                 heading=row["heading"] or "", text=row["text"], title=row["title"] or "", kind=row["kind"] or "",
                 path=row["path"], chunk_id=chunk_id, start=row["start"], end=row["end"], ocr=bool(row["ocr"]),
                 language=row["language"],
-                highlights=best_sentences(row["text"], query_tokens, row["language"]),
+                highlights=best_sentences(row["text"], token_set, row["language"], weights=weights),
             )
             by_text[fingerprint] = result
             results.append(result)
@@ -255,16 +494,3 @@ class Searcher:
 
     def close(self) -> None:
         self._connection.close()
-
-
-def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], rrf_k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal-rank fusion of two ranked lists of (chunk id, score)."""
-    if not lexical:
-        return dense
-    if not dense:
-        return lexical
-    scores: dict[int, float] = {}
-    for ranked in (dense, lexical):
-        for rank, (chunk_id, _) in enumerate(ranked, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])

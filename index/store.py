@@ -3,7 +3,7 @@
 Layout of an index directory:
     library.sqlite          files, chunks (with their vectors and BM25 tokens), meta
     dense.<gen>.faiss       FAISS index of generation <gen>
-    lexical.<gen>/          bm25s index of generation <gen>
+    lexical.<gen>/          BM25 segments of generation <gen> (unchanged segments hard-linked)
     write.lock              held by the one process that writes
 
 SQLite is the source of truth; a commit writes the snapshot files of the next generation first
@@ -12,13 +12,20 @@ killed at any moment leaves the last committed generation intact: its files are 
 and the half-written next generation is swept up by the next writer. Readers take the
 generation and the rows in one read transaction, so they see the old state or the new, never a
 mixture.
+
+A superseded generation's files stay for SWEEP_GRACE_SECONDS after its successor was committed:
+a reader that took the generation number just before that commit is still loading them. The
+snapshot files are derived data: `python -m index check --repair` rebuilds them from the vectors
+and tokens in SQLite, without re-embedding anything.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import signal
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,11 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, OlderFormat
 
 SCHEMA_VERSION = "1"
 DB_NAME = "library.sqlite"
 LOCK_NAME = "write.lock"
+# How long a superseded generation's files outlive the commit that replaced them: far longer than
+# a reader needs to load them (seconds), far shorter than a library's worth of checkpoints.
+SWEEP_GRACE_SECONDS = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -93,12 +103,20 @@ def connect(index_dir: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA foreign_keys=ON")
         connection.row_factory = sqlite3.Row
         connection.executescript(_SCHEMA)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise _damaged(index_dir, exc) from None
+        raise IndexError_(f"the index in {index_dir} is busy ({exc}); try again in a minute") from None
     except sqlite3.DatabaseError as exc:
-        raise IndexError_(
-            f"the index in {index_dir} is damaged ({exc}); run `python -m index check --repair` "
-            "or delete the folder and index again"
-        ) from None
+        raise _damaged(index_dir, exc) from None
     return connection
+
+
+def _damaged(index_dir: Path, exc: Exception) -> IndexError_:
+    return IndexError_(
+        f"the index in {index_dir} is damaged ({exc}); run `python -m index check --repair` "
+        "or delete the folder and index again"
+    )
 
 
 def get_meta(connection: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
@@ -118,6 +136,31 @@ def lexical_path(index_dir: Path, generation: int) -> Path:
     return index_dir / f"lexical.{generation}"
 
 
+def pause_point(name: str, wanted: str | None) -> None:
+    """Tests only: stop the process at the named point of an indexing run (PXS_DEBUG_PAUSE_AT).
+
+    The line on stderr tells the test the run got there; the process then stops itself (SIGSTOP)
+    until the test kills it there, or lets it go on with SIGCONT while it holds the lock.
+    """
+    if wanted and name == wanted and name not in _paused:
+        _paused.add(name)
+        print(f"paused at {name}", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+_paused: set[str] = set()
+
+
+def snapshot_generations(index_dir: Path) -> dict[int, list[Path]]:
+    """Generation -> its snapshot files and folders on disk (temporary files included)."""
+    found: dict[int, list[Path]] = {}
+    for path in index_dir.iterdir():
+        parts = path.name.split(".")
+        if len(parts) >= 2 and parts[0] in ("dense", "lexical") and parts[1].isdigit():
+            found.setdefault(int(parts[1]), []).append(path)
+    return found
+
+
 def _fsync_dir(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
@@ -133,7 +176,9 @@ def _fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
-# Exact search up to this many passages; above it an IVF index (approximate, still removable).
+# Exact search up to this many passages; above it an IVF index (approximate, still removable,
+# unlike HNSW). bench/speed.py measured exact search at 100k passages well under the question's
+# encoding time, and the IVF settings below at recall@10 >= 0.95 against exact search at 1M.
 FLAT_LIMIT = 200_000
 
 
@@ -144,11 +189,23 @@ def new_dense_index(dimension: int, vectors: np.ndarray | None = None):
     count = 0 if vectors is None else len(vectors)
     if count <= FLAT_LIMIT:
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-    lists = int(4 * np.sqrt(count))
+    return approximate_index(dimension, vectors)
+
+
+def approximate_index(dimension: int, vectors: np.ndarray):
+    """An empty IVF index trained on `vectors`: sqrt(n) lists, probing 1/16 of them.
+
+    k-means trains on 64 samples per list (FAISS wants at least 39), which keeps training under
+    a minute at a million passages on two cores.
+    """
+    import faiss
+
+    count = len(vectors)
+    lists = max(16, int(np.sqrt(count)))
     quantizer = faiss.IndexFlatIP(dimension)
     ivf = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
     sample = vectors[np.random.default_rng(0).choice(count, size=min(count, lists * 64), replace=False)]
-    ivf.train(sample)
+    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
     ivf.nprobe = max(8, lists // 16)
     return faiss.IndexIDMap2(ivf)
 
@@ -181,7 +238,13 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
         return Snapshot(0, model, dimension, None, LexicalIndex.build([], []))
     try:
         dense = faiss.read_index(str(dense_path(index_dir, generation)))
-        lexical = LexicalIndex.load(lexical_path(index_dir, generation))
+        try:
+            lexical = LexicalIndex.load(lexical_path(index_dir, generation))
+        except OlderFormat:
+            # An index written before BM25 segments: rebuilt in memory from the stored tokens
+            # (the same transaction's rows) until the next commit writes the current format.
+            rows = connection.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
+            lexical = LexicalIndex.build([r[0] for r in rows], [r[1].split() for r in rows])
     except (RuntimeError, OSError, ValueError) as exc:
         raise IndexError_(
             f"the search files of the index in {index_dir} are missing or damaged ({str(exc)[:120]}); "
@@ -196,12 +259,15 @@ class Writer:
     Hold the directory's write lock (see `sync.index_lock`) while a Writer is in use.
     """
 
-    def __init__(self, index_dir: Path, model: str, dimension: int):
+    def __init__(self, index_dir: Path, model: str, dimension: int, pause_at: str | None = None):
         self.index_dir = index_dir
         self.connection = connect(index_dir)
         self.model = model
         self.dimension = dimension
+        self.pause_at = pause_at
         self._dense = None
+        self._lexical: LexicalIndex | None = None  # last committed BM25, updated in place of a rebuild
+        self._lexical_full = False  # rebuild BM25 from every stored row at the next commit
         self._removed_ids: list[int] = []
         self._added: list[tuple[int, np.ndarray]] = []
         self._begun = False
@@ -240,6 +306,7 @@ class Writer:
         set_meta(self.connection, "model", model)
         set_meta(self.connection, "dimension", dimension)
         self._dense = new_dense_index(dimension)
+        self._lexical = LexicalIndex.build([], [])
         self._removed_ids.clear()
 
     def remove_file(self, file_id: int) -> int:
@@ -279,6 +346,24 @@ class Writer:
             )
             self._added.append((int(cursor.lastrowid), vector))
 
+    def remove_orphans(self) -> int:
+        """Delete passages whose file row is gone (only a damaged database has them)."""
+        self._begin()
+        return self.connection.execute(
+            "DELETE FROM chunks WHERE file_id NOT IN (SELECT id FROM files)").rowcount
+
+    def rebuild_snapshots(self) -> int:
+        """Write a new generation whose FAISS and BM25 files are rebuilt from SQLite; returns it.
+
+        For repairs: the stored vectors and tokens are the source of truth, nothing is re-embedded.
+        """
+        self._begin()
+        self._dense = self._rebuild_dense()
+        self._lexical_full = True
+        self._removed_ids.clear()
+        self._added.clear()
+        return self.commit()
+
     @property
     def pending(self) -> bool:
         return self._begun
@@ -291,7 +376,7 @@ class Writer:
 
         generation = int(get_meta(self.connection, "generation", "0")) + 1
         dense = self._dense_after_changes()
-        lexical = self._lexical_from_rows()
+        lexical = self._lexical_after_changes()
         target = dense_path(self.index_dir, generation)
         temporary = target.with_suffix(".faiss.tmp")
         faiss.write_index(dense, str(temporary))
@@ -303,6 +388,7 @@ class Writer:
         lexical.save(folder)
         _fsync_tree(folder)
         _fsync_dir(self.index_dir)
+        pause_point("snapshot", self.pause_at)  # files of the next generation on disk, not yet current
         set_meta(self.connection, "generation", generation)
         set_meta(self.connection, "model", self.model)
         set_meta(self.connection, "dimension", self.dimension)
@@ -311,8 +397,10 @@ class Writer:
         self.connection.execute("COMMIT")
         self._begun = False
         self._dense = dense
+        self._lexical, self._lexical_full = lexical, False
         self._removed_ids.clear()
         self._added.clear()
+        pause_point("committed", self.pause_at)  # the new generation is current, the old not yet swept
         self.sweep()
         return generation
 
@@ -321,11 +409,17 @@ class Writer:
             self.connection.execute("ROLLBACK")
             self._begun = False
         self._dense = None
+        self._lexical = None
         self._removed_ids.clear()
         self._added.clear()
 
     def close(self) -> None:
         self.rollback()
+        try:
+            # Fold the WAL back into the database file now, without waiting for readers.
+            self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.DatabaseError:
+            pass
         self.connection.close()
 
     # -- snapshot files -----------------------------------------------------------------------
@@ -338,8 +432,12 @@ class Writer:
         if self._added:
             ids = np.asarray([i for i, _ in self._added], dtype=np.int64)
             dense.add_with_ids(np.vstack([v for _, v in self._added]).astype(np.float32), ids)
-        if dense.ntotal > FLAT_LIMIT and "Flat" in type(_inner(dense)).__name__:
+        if dense.ntotal > FLAT_LIMIT and type(_inner(dense)).__name__.startswith("IndexFlat"):
             return self._rebuild_dense()  # crossing the threshold: switch to IVF
+        if dense.ntotal != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+            # The incremental update disagrees with SQLite (a snapshot damaged on disk, an id
+            # removed and added again): the rows win.
+            return self._rebuild_dense()
         return dense
 
     def _load_dense(self):
@@ -366,6 +464,37 @@ class Writer:
             dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
         return dense
 
+    def _lexical_after_changes(self) -> LexicalIndex:
+        """The last generation's BM25 with this transaction's removals and additions.
+
+        Costs what changed, not the library's size (see lexical.LexicalIndex); rebuilt from every
+        stored row when there is no usable previous generation or it disagrees with SQLite.
+        """
+        previous = self._lexical if self._lexical is not None else self._load_lexical()
+        if previous is None or self._lexical_full:
+            return self._lexical_from_rows()
+        ids = [i for i, _ in self._added]
+        tokens: dict[int, list[str]] = {}
+        for begin in range(0, len(ids), 500):
+            batch = ids[begin : begin + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.connection.execute(f"SELECT id, tokens FROM chunks WHERE id IN ({marks})", batch):
+                tokens[row[0]] = row[1].split()
+        ids = list(dict.fromkeys(i for i in ids if i in tokens))  # some were added, then removed again
+        lexical = previous.updated(self._removed_ids, ids, [tokens[i] for i in ids])
+        if len(lexical) != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+            return self._lexical_from_rows()
+        return lexical
+
+    def _load_lexical(self) -> LexicalIndex | None:
+        generation = int(get_meta(self.connection, "generation", "0"))
+        if not generation:
+            return LexicalIndex.build([], [])
+        try:
+            return LexicalIndex.load(lexical_path(self.index_dir, generation))
+        except Exception:  # missing, damaged or of an older format: rebuilt from the rows
+            return None
+
     def _lexical_from_rows(self) -> LexicalIndex:
         ids, tokens = [], []
         for row in self.connection.execute("SELECT id, tokens FROM chunks ORDER BY id"):
@@ -374,14 +503,28 @@ class Writer:
         return LexicalIndex.build(ids, tokens)
 
     def sweep(self) -> None:
-        """Delete snapshot files that are neither the current nor the previous generation."""
+        """Delete snapshot files no reader can need any more.
+
+        Kept: the current generation, the previous one, and any older one whose successor was
+        committed less than SWEEP_GRACE_SECONDS ago (a reader may have just taken its number).
+        Generations above the current one were never committed (a run killed in its commit).
+        Call with the write lock held.
+        """
         generation = int(get_meta(self.connection, "generation", "0"))
-        keep = {generation, generation - 1}
-        for path in self.index_dir.iterdir():
-            parts = path.name.split(".")
-            if len(parts) >= 2 and parts[0] in ("dense", "lexical") and parts[1].isdigit():
-                if int(parts[1]) not in keep:
-                    if path.is_dir():
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        path.unlink(missing_ok=True)
+        on_disk = snapshot_generations(self.index_dir)
+        cutoff = time.time() - SWEEP_GRACE_SECONDS
+        for number, paths in on_disk.items():
+            if number in (generation, generation - 1):
+                continue
+            if number < generation:
+                successor = [p for p in on_disk.get(number + 1, []) if p.exists()]
+                try:
+                    if any(p.stat().st_mtime > cutoff for p in successor):
+                        continue
+                except FileNotFoundError:
+                    pass
+            for path in paths:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)

@@ -3,6 +3,11 @@
 Files are known by path and sha256. New and changed files are read and embedded; passages whose
 embedding text is unchanged re-use their stored vectors; deleted files lose their passages; a
 file whose content is already indexed under another name is recorded as its duplicate.
+
+A run commits what it has done every `settings.checkpoint_seconds` and at its end; each commit is
+a consistent state (a file's row and its passages change together), so a run killed at any
+moment leaves the last commit, and the next run picks up from there to the same result as an
+uninterrupted one.
 """
 from __future__ import annotations
 
@@ -16,14 +21,12 @@ from pathlib import Path
 import numpy as np
 
 import settings as config
-from ingest import Chunk, Document, ReadError, chunk_document, discover, read_files, token_counter
+from ingest import Chunk, Document, ReadError, SourceFile, chunk_document, discover, read_files, token_counter
 
 from .embedder import load_embedder
 from .lexical import tokenize
-from .store import Writer, connect, get_meta, text_hash
+from .store import Writer, connect, get_meta, pause_point, text_hash
 
-# Commit what is done at least this often, so a long run killed late keeps most of its work.
-CHECKPOINT_SECONDS = 120
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
 
@@ -36,7 +39,7 @@ class IndexBusy(Exception):
 class Progress:
     """What a progress bar needs: files read so far, passages embedded so far."""
 
-    stage: str  # "scan" | "read" | "embed" | "commit" | "done"
+    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "done"
     files_done: int = 0
     files_total: int = 0
     chunks_done: int = 0
@@ -63,6 +66,13 @@ class RunReport:
         return asdict(self)
 
 
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -81,6 +91,18 @@ def index_lock(index_dir: Path, timeout: float = -1):
 
 def _under(path: str, folder: Path) -> bool:
     return path.startswith(str(folder).rstrip(os.sep) + os.sep)
+
+
+def _known_name(source: SourceFile, existing: dict) -> SourceFile:
+    """A file given on its own keeps the document name it has in the index.
+
+    `python -m ingest lib/sub/a.pdf` (or a repair of that one file) must not turn the document
+    "sub/a.pdf" of the library into "a.pdf".
+    """
+    row = existing.get(str(source.path))
+    if row is None:
+        return source
+    return SourceFile(source.path, Path(row["root"]), row["name"])
 
 
 @dataclass
@@ -123,10 +145,12 @@ class _Run:
         self.report.unsupported = [str(p) for p in unsupported if p.exists()]
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
         index_dir = self.settings.index_dir
-        self.writer = Writer(index_dir, self.settings.model, 0)
+        self.writer = Writer(index_dir, self.settings.model, 0, pause_at=self.settings.debug_pause_at)
         try:
             self._check_model()
             existing = self.writer.files()
+            given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
+            files = [_known_name(f, existing) if str(f.path) in given_files else f for f in files]
             discovered = {str(f.path) for f in files}
             deleted = [
                 row for path, row in existing.items()
@@ -134,14 +158,26 @@ class _Run:
                 and (any(_under(path, folder) for _, folder in scanned) or path in missing_files)
             ]
             deleted_paths = {row["path"] for row in deleted}
+            self.tell(stage="scan", files_total=len(files))
+            shas: dict[str, str] = {}
+            for source in files:
+                try:
+                    shas[str(source.path)] = sha256_of(source.path)
+                except OSError as exc:
+                    self._record_failure(source, "", existing.get(str(source.path)),
+                                         f"cannot be opened ({exc.strerror or exc})")
+            # An indexed file whose content changed on disk no longer owns its old content: a
+            # copy of that old content elsewhere is then a document of its own, as in a rebuild.
             owners = {
                 row["sha256"]: row for row in existing.values()
                 if row["status"] == "indexed" and row["path"] not in deleted_paths
+                and shas.get(row["path"], row["sha256"]) == row["sha256"]
             }
             to_read = []
-            self.tell(stage="scan", files_total=len(files))
             for source in files:
-                sha = sha256_of(source.path)
+                if str(source.path) not in shas:
+                    continue
+                sha = shas[str(source.path)]
                 row = existing.get(str(source.path))
                 owner = owners.get(sha)
                 if row is not None and row["sha256"] == sha and row["status"] == "indexed":
@@ -213,11 +249,15 @@ class _Run:
                     row is not None and row["status"] == "indexed",
                 ))
                 batch_chunks += len(chunks)
+            pause_point("read", self.settings.debug_pause_at)  # a file read, the next ones being read
             if batch_chunks >= EMBED_BATCH:
                 self._embed_and_write(batch)
                 batch, batch_chunks = [], 0
-            if time.monotonic() - self.last_commit > CHECKPOINT_SECONDS:
+            if time.monotonic() - self.last_commit >= self.settings.checkpoint_seconds:
+                self._embed_and_write(batch)  # a checkpoint keeps every file read so far
+                batch, batch_chunks = [], 0
                 self._commit()
+                pause_point("checkpoint", self.settings.debug_pause_at)
             clock = time.monotonic()
         self._embed_and_write(batch)
 
@@ -226,7 +266,7 @@ class _Run:
             self.writer.remove_file(row["id"])
         self.writer.put_file(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
-            size=source.path.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
+            size=_size(source.path), kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="failed", reason=reason, warnings=None,
         )
         self.report.failed.append((source.name, reason))
@@ -246,6 +286,7 @@ class _Run:
 
             def advance(n: int) -> None:
                 self.tell(chunks_done=self.state.chunks_done + n)
+                pause_point("embed", self.settings.debug_pause_at)  # vectors computed, not yet stored
 
             vectors = self.embedder.encode_passages([texts[i] for _, i in missing], progress=advance)
             for (digest, _), vector in zip(missing, vectors):
@@ -281,6 +322,7 @@ class _Run:
             self.writer.add_chunks(file_id, rows, vectors)
             (self.report.updated if item.was_indexed else self.report.added).append(source.name)
             self.report.passages[source.name] = len(rows)
+        pause_point("write", self.settings.debug_pause_at)  # rows in an open transaction, not committed
 
     def _commit(self) -> None:
         clock = time.monotonic()
@@ -298,20 +340,30 @@ def update(
 ) -> RunReport:
     """Bring the index in line with `paths` (files or folders, walked recursively).
 
-    Waits for another writer up to `lock_timeout` seconds (-1: as long as it takes), then
-    raises IndexBusy.
+    Waits for another writer up to `lock_timeout` seconds (-1: as long as it takes), telling
+    `progress` (stage "wait") that it waits, then raises IndexBusy.
     """
     from filelock import Timeout
 
     settings = settings or config.load()
     lock = index_lock(settings.index_dir, lock_timeout)
     try:
-        with lock:
-            return _Run(settings, progress).run([Path(p) for p in paths])
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if lock_timeout == 0:
+                raise
+            if progress:
+                progress(Progress("wait", current=str(settings.index_dir)))
+            lock.acquire(timeout=lock_timeout)
     except Timeout:
         raise IndexBusy(
             f"another indexing run is writing to {settings.index_dir}; try again when it has finished"
         ) from None
+    try:
+        return _Run(settings, progress).run([Path(p) for p in paths])
+    finally:
+        lock.release()
 
 
 def remove_documents(paths: list[Path], settings: config.Settings | None = None) -> list[str]:

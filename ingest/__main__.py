@@ -35,6 +35,9 @@ class _Bar:
         self.enabled = enabled
 
     def __call__(self, event) -> None:
+        if event.stage == "wait":  # said even without a bar: a silent wait looks like a hang
+            print(f"waiting for the indexing run in progress on {event.current} to finish…", file=sys.stderr, flush=True)
+            return
         if not self.enabled or event.stage == "scan":
             return
         if self.bar is None:

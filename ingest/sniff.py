@@ -2,7 +2,13 @@
 
 A .pdf that is really a Word file, or a .pptx that is a renamed ZIP of something else, is read
 by what it is, or rejected with the reason. ZIP containers are checked against zip bombs here,
-before any parser inflates them.
+before any parser inflates them: every reader of a ZIP-based format (PPTX, DOCX, ODT, ODP) is
+reached through `detect_kind`, which opens the container with `check_zip` first.
+
+The declared sizes in the ZIP directory are what `check_zip` adds up; a container that lies
+about them cannot inflate past them either, because Python's zipfile (which python-pptx,
+python-docx and the ODF reader all read through) stops each entry at its declared size and
+then fails its CRC check.
 """
 from __future__ import annotations
 
@@ -33,12 +39,25 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in EXTENSIONS
 
 
+def check_size(path: Path, max_mb: float) -> None:
+    """Reject a file larger than `max_mb` before anything reads it."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ReadError(f"cannot be opened ({exc.strerror or exc})") from None
+    if size > max_mb * 1024 * 1024:
+        raise ReadError(
+            f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file"
+            " (PXS_FILE_MAX_MB)"
+        )
+
+
 def check_zip(path: Path, max_uncompressed_mb: int = 500, max_entries: int = 10_000) -> zipfile.ZipFile:
     """Open a ZIP container after checking it cannot inflate beyond the limits."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ReadError(f"corrupt archive ({exc})") from None
+    except Exception as exc:  # BadZipFile, OSError, and ValueError/EOFError from damaged directories
+        raise ReadError(f"corrupt archive ({str(exc)[:120] or type(exc).__name__})") from None
     entries = archive.infolist()
     if len(entries) > max_entries:
         raise ReadError(f"rejected: {len(entries)} entries in the archive (limit {max_entries}; zip bomb?)")
@@ -54,7 +73,10 @@ def _zip_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
     with check_zip(path, max_uncompressed_mb, max_entries) as archive:
         names = set(archive.namelist())
         if "mimetype" in names:
-            mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+            try:
+                mimetype = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+            except Exception as exc:  # a damaged or encrypted entry: CRC, zlib, password errors
+                raise ReadError(f"corrupt archive ({str(exc)[:120] or type(exc).__name__})") from None
             if mimetype in _ODF_MIMETYPES:
                 return _ODF_MIMETYPES[mimetype]
         if "[Content_Types].xml" in names:

@@ -1,0 +1,374 @@
+"""Nothing lost, nothing duplicated: kill -9 at any point of a run, two runs at once, searches meanwhile.
+
+The runs are real `python -m ingest` processes. PXS_DEBUG_PAUSE_AT stops a run at a named point
+(after a file is read, while embedding, with rows written but not committed, with the next
+generation's files on disk but not committed, right after a checkpoint or the final commit) and
+says so on stderr; the test then kills it with SIGKILL there, so each kill lands where it is meant
+to, whatever the machine's speed.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+import settings as config
+from conftest import ROOT, make_pdf, make_pptx
+from index import Searcher, update
+from index.check import inspect
+from index.check import main as check_main
+from index.store import SWEEP_GRACE_SECONDS, Writer, connect, dense_path, load_snapshot, snapshot_generations
+from test_robustness import slow_pdf
+
+pytestmark = pytest.mark.slow
+
+CONSULTATION = "how did they consult the market before the tender?"
+AWARD = "what weighting did quality get against price?"
+
+
+def write_v1(library: Path) -> None:
+    """The library as first indexed: the previous state of every kill below."""
+    make_pdf(library / "keep.pdf", ["Street lighting maintenance: the steering group reviewed lamp replacement contracts."])
+    make_pdf(library / "gone.pdf", [
+        "Prior market consultation: the city invited suppliers to an open information day and published a "
+        "questionnaire about e-bus charging four weeks before the tender."])
+    make_pptx(library / "edit.pptx", [{"title": "Evaluation grid", "body": "Carbon footprint of the delivery fleet: 15 points"}])
+
+
+def write_v2(library: Path) -> None:
+    """One file deleted, one changed, one added."""
+    (library / "gone.pdf").unlink()
+    make_pptx(library / "edit.pptx", [
+        {"title": "Evaluation grid", "body": "Carbon footprint of the delivery fleet: 25 points"},
+        {"title": "Site visit", "notes": "Bidders visited the bus depot before submitting."},
+    ])
+    make_pdf(library / "new.pdf", [
+        "Award criteria: best price-quality ratio, quality counting for seventy percent and price for thirty "
+        "percent. A reserved lot was kept for social enterprises."])
+
+
+@dataclasses.dataclass
+class State:
+    generation: int
+    files: dict[str, str]  # name -> status
+    passages: collections.Counter  # (document, page, text)
+    faiss_ids: list[int]
+    bm25_ids: list[int]
+    chunk_ids: list[int]
+
+
+def state_of(index_dir: Path) -> State:
+    """What a reader sees: the generation, its rows and its snapshot, in one read transaction."""
+    connection = connect(index_dir)
+    try:
+        connection.execute("BEGIN")
+        snapshot = load_snapshot(index_dir, connection)
+        import faiss
+
+        faiss_ids = [] if snapshot.dense is None else sorted(faiss.vector_to_array(faiss.downcast_index(snapshot.dense).id_map).tolist())
+        rows = connection.execute("SELECT f.name, c.page, c.text, c.id FROM chunks c JOIN files f ON f.id = c.file_id").fetchall()
+        files = {row["name"]: row["status"] for row in connection.execute("SELECT name, status FROM files")}
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return State(
+        snapshot.generation, files, collections.Counter((r[0], r[1], r[2]) for r in rows), faiss_ids,
+        sorted(int(i) for i in snapshot.lexical.chunk_ids) if snapshot.generation else [], sorted(r[3] for r in rows),
+    )
+
+
+def top_documents(settings, question: str) -> list[str]:
+    searcher = Searcher(settings.index_dir, settings)
+    try:
+        return [r.document for r in searcher.search(question, k=3)]
+    finally:
+        searcher.close()
+
+
+class Run:
+    """`python -m ingest LIBRARY --index DIR` in a subprocess, its stderr read line by line."""
+
+    def __init__(self, library: Path, index_dir: Path, *extra: str, **env: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ingest", str(library), "--index", str(index_dir), "--quiet", *extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.stderr.append(line)
+            self.lines.put(line.strip())
+
+    def wait_for(self, line: str, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.lines.get(timeout=0.2) == line:
+                    return
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+        raise AssertionError(f"the run never printed {line!r}: {''.join(self.stderr)[-2000:]}")
+
+    def kill(self) -> int:
+        """SIGKILL the run; returns how many of its reader processes had to die with it."""
+        descendants = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+        gone, alive = psutil.wait_procs(descendants, timeout=15)
+        assert not alive, f"processes outlived the killed run: {[p.cmdline() for p in alive]}"
+        return len(descendants)
+
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
+        out, _ = self.process.communicate(timeout=timeout)
+        time.sleep(0.1)
+        return self.process.returncode, out
+
+
+def assert_consistent(state: State) -> None:
+    assert state.faiss_ids == state.chunk_ids == state.bm25_ids  # no orphans, no gaps, no twins
+    assert len(state.chunk_ids) == sum(state.passages.values())
+
+
+def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_path):
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    settings = dataclasses.replace(config.load(), index_dir=index_dir)
+    write_v1(library)
+    update([library], settings)
+    before = state_of(index_dir)
+    assert_consistent(before)
+    assert top_documents(settings, CONSULTATION)[0] == "gone.pdf"
+    write_v2(library)
+
+    kills = 0
+    # A file the reader chews on for an hour is being read when the run is killed after the
+    # first file: the reader must die with the run.
+    slow = slow_pdf(library / "f_slow.pdf")
+    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="read")
+    run.wait_for("paused at read")
+    assert run.kill() >= 2  # the forkserver and the reader of f_slow.pdf
+    kills += 1
+    slow.unlink()
+    assert state_of(index_dir) == before
+
+    for point in ("embed", "write", "snapshot"):
+        run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT=point)
+        run.wait_for(f"paused at {point}")
+        run.kill()
+        kills += 1
+        assert state_of(index_dir) == before, point
+        assert top_documents(settings, CONSULTATION)[0] == "gone.pdf", point  # the previous state answers
+        assert "new.pdf" not in top_documents(settings, AWARD), point
+    report = inspect(settings)
+    assert any("left by an interrupted run" in note for note in report.notes)  # the killed commit's files
+    assert {(p.kind, p.document) for p in report.problems} == {
+        ("file missing on disk", "gone.pdf"), ("file changed on disk", "edit.pptx")}
+
+    # A checkpoint after every file: killed after the first, the index holds that later commit.
+    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="checkpoint", PXS_CHECKPOINT_SECONDS="0")
+    run.wait_for("paused at checkpoint")
+    run.kill()
+    kills += 1
+    checkpoint = state_of(index_dir)
+    assert checkpoint.generation == before.generation + 1
+    assert_consistent(checkpoint)
+    assert checkpoint.files == {"keep.pdf": "indexed", "gone.pdf": "indexed", "edit.pptx": "indexed"}
+    assert any("25 points" in text for _, _, text in checkpoint.passages)
+    assert not [p for p in inspect(settings, disk=False).problems]
+
+    # Killed right after its final commit, before sweeping: the new state is whole.
+    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="committed")
+    run.wait_for("paused at committed")
+    run.kill()
+    kills += 1
+    assert top_documents(settings, AWARD)[0] == "new.pdf"
+
+    code, out = Run(library, index_dir).finish()
+    assert code == 0, out
+    after = state_of(index_dir)
+    assert_consistent(after)
+
+    clean = dataclasses.replace(settings, index_dir=tmp_path / "clean")
+    update([library], clean)
+    rebuilt = state_of(clean.index_dir)
+    assert after.passages == rebuilt.passages and after.files == rebuilt.files
+    assert max(after.passages.values()) == 1  # no passage twice
+    assert inspect(settings).consistent and not inspect(settings).notes
+    print(f"\nkills survived: {kills}")
+
+
+def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_path):
+    """Two runs started together, a third that will not wait, and a Searcher asking all along."""
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    settings = dataclasses.replace(config.load(), index_dir=index_dir)
+    write_v1(library)
+    update([library], settings)
+    searcher = Searcher(index_dir, settings)
+
+    def answer(question: str) -> tuple:
+        return tuple((r.document, r.page, r.text) for r in searcher.search(question, k=5))
+
+    old = {q: answer(q) for q in (CONSULTATION, AWARD)}
+    old_generation = searcher.generation
+    write_v2(library)
+
+    first = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="read")  # stopped after its first file, holding the lock
+    first.wait_for("paused at read")
+    impatient = subprocess.run(
+        [sys.executable, "-m", "ingest", str(library), "--index", str(index_dir), "--wait", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert impatient.returncode == 3
+    assert impatient.stderr.strip() == (
+        f"error: another indexing run is writing to {index_dir}; try again when it has finished")
+    patient = Run(library, index_dir)  # waits for the lock as long as it takes, and says so
+    patient.wait_for(f"waiting for the indexing run in progress on {index_dir} to finish…")
+    first.process.send_signal(signal.SIGCONT)
+
+    seen, errors, searches = [], [], 0
+    while first.process.poll() is None or patient.process.poll() is None:
+        for question in (CONSULTATION, AWARD):
+            try:
+                seen.append((question, answer(question)))
+            except Exception as exc:  # noqa: BLE001 - counting every failure is the point
+                errors.append(repr(exc))
+            searches += 1
+    code, out = first.finish()
+    assert code == 0 and out.startswith("added 1 · updated 1 · removed 1 · unchanged 1"), out
+    code, out = patient.finish()
+    assert code == 0 and out.startswith("added 0 · updated 0 · removed 0 · unchanged 3"), out  # saw the first's work
+
+    new = {q: answer(q) for q in (CONSULTATION, AWARD)}  # the same Searcher, no restart
+    assert searcher.generation == old_generation + 1 and new != old
+    assert "new.pdf" in [document for document, _, _ in new[AWARD]]
+    assert "gone.pdf" not in [document for document, _, _ in new[CONSULTATION]]
+    assert errors == []
+    assert [(q, result) for q, result in seen if result not in (old[q], new[q])] == []  # never a mixture
+    assert searches >= 10
+    assert_consistent(state_of(index_dir))
+    print(f"\nsearches during indexing: {searches}, errors: {len(errors)}")
+
+
+# -- the sweep of old generations, and check --repair ---------------------------------------------
+
+def _tiny_writer(index_dir: Path, commits: int) -> Writer:
+    """A Writer with `commits` generations of 4-dimensional passages (no model needed)."""
+    writer = Writer(index_dir, "test-model", 4)
+    writer.reset("test-model", 4)
+    for n in range(commits):
+        file_id = writer.put_file(path=f"/nowhere/{n}.txt", root="/nowhere", name=f"{n}.txt", sha256=str(n), size=1,
+                                  kind="txt", title=None, pages=None, status="indexed", reason=None, warnings=None)
+        row = {"page": None, "heading": "", "text": f"passage {n}", "start": 0, "end": 9, "context": "", "ocr": False,
+               "language": "en", "text_hash": str(n), "tokens": f"passage n{n}"}
+        writer.add_chunks(file_id, [row], np.eye(4, dtype=np.float32)[[n % 4]])
+        writer.commit()
+    return writer
+
+
+def test_reader_loading_an_old_generation_is_not_swept_under_it(tmp_path):
+    """A reader takes generation 1; three commits follow before it opens the files."""
+    index_dir = tmp_path / "index"
+    writer = _tiny_writer(index_dir, 1)
+    reader = connect(index_dir)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0] == "1"
+    for n in range(1, 4):
+        writer.put_file(path=f"/nowhere/x{n}.txt", root="/nowhere", name=f"x{n}.txt", sha256=f"x{n}", size=1, kind="txt",
+                        title=None, pages=None, status="failed", reason="test", warnings=None)
+        writer.commit()
+    assert load_snapshot(index_dir, reader).generation == 1  # generation 4 is current; 1 is still there
+    reader.execute("COMMIT")
+    reader.close()
+    # Once the grace period is over, the next sweep removes what no reader can need.
+    old = time.time() - SWEEP_GRACE_SECONDS - 5
+    for generation, paths in snapshot_generations(index_dir).items():
+        for path in paths:
+            os.utime(path, (old, old))
+    writer.sweep()
+    writer.close()
+    assert sorted(snapshot_generations(index_dir)) == [3, 4]
+
+
+def test_check_finds_and_repairs_a_damaged_snapshot_without_embedding(tmp_path, capsys):
+    index_dir = tmp_path / "index"
+    settings = dataclasses.replace(config.load(), index_dir=index_dir)
+    _tiny_writer(index_dir, 3).close()
+    import faiss
+
+    dense = faiss.read_index(str(dense_path(index_dir, 3)))
+    dense.add_with_ids(np.ones((1, 4), dtype=np.float32), np.asarray([999], dtype=np.int64))  # id without a row
+    faiss.write_index(dense, str(dense_path(index_dir, 3)))
+    (index_dir / "lexical.3" / "manifest.json").write_bytes(b"damaged")
+    completed = subprocess.run([sys.executable, "-m", "index", "check", "--index", str(index_dir)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert "FAISS id without row" in completed.stdout and "1 FAISS ids have no passage row (ids 999)" in completed.stdout
+    assert "snapshot file corrupt    lexical.3/ cannot be loaded" in completed.stdout
+    report = inspect(settings, disk=False)  # the rows' files are made up: leave the disk out
+    assert {p.kind for p in report.problems} == {"FAISS id without row", "snapshot file corrupt"}
+    from index.check import repair_index
+
+    done = repair_index(settings, report)
+    assert done == ["rebuilt the search files (generation 4) from the stored vectors and tokens"]
+    assert inspect(settings, disk=False).consistent
+    assert_consistent(state_of(index_dir))
+
+
+def test_check_repair_reindexes_only_the_files_that_changed_or_vanished(tmp_path, capsys):
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    settings = dataclasses.replace(config.load(), index_dir=index_dir)
+    write_v1(library)
+    shutil.copy(library / "edit.pptx", library / "edit_copy.pptx")  # a duplicate of the file that changes
+    notes = library / "minutes" / "2024" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("Steering group: the lighting tender opens in March.\n")
+    update([library], settings)
+    write_v2(library)  # gone.pdf vanishes, edit.pptx changes; new.pdf is not the check's business
+    notes.write_text("Steering group: the lighting tender opens in May.\n")
+    assert check_main(settings, repair=False, as_json=True) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert {(p["kind"], p["document"]) for p in found["problems"]} == {
+        ("file missing on disk", "gone.pdf"), ("file changed on disk", "edit.pptx"),
+        ("file changed on disk", "minutes/2024/notes.txt")}
+    assert check_main(settings, repair=True, as_json=True) == 0
+    repaired = json.loads(capsys.readouterr().out)
+    assert repaired["consistent_after"] and repaired["remaining"] == []
+    assert repaired["repaired"][0].startswith("re-indexed 4 file(s)")
+    state = state_of(index_dir)
+    assert_consistent(state)
+    # The copy of edit.pptx's old content is a document of its own now, as in a rebuild; the
+    # file re-indexed on its own keeps its name in the library.
+    assert state.files == {"keep.pdf": "indexed", "edit.pptx": "indexed", "edit_copy.pptx": "indexed",
+                           "minutes/2024/notes.txt": "indexed"}
+    assert any("opens in May" in text for _, _, text in state.passages)
+
+
+def test_copy_of_a_changed_file_takes_its_place(tmp_path):
+    """edit.pptx and its copy: edit.pptx changes; the copy's content must stay searchable, as in a rebuild."""
+    library = tmp_path / "library"
+    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index")
+    write_v1(library)
+    shutil.copy(library / "edit.pptx", library / "edit_copy.pptx")
+    assert update([library], settings).duplicates == [("edit_copy.pptx", "edit.pptx")]
+    write_v2(library)
+    report = update([library], settings)
+    assert sorted(report.added) == ["edit_copy.pptx", "new.pdf"] and report.updated == ["edit.pptx"]
+    passages = state_of(settings.index_dir).passages
+    assert any("15 points" in text for name, _, text in passages if name == "edit_copy.pptx")
+    assert any("25 points" in text for name, _, text in passages if name == "edit.pptx")
