@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from .cleaning import clean_block
 from .document import Document, PageText, ReadError
+from .pptx import check_slides, slide_page
 from .sniff import check_zip
 
 _NS = {
@@ -222,21 +223,10 @@ def _read_presentation(content: Element, meta: Element | None, path: Path) -> Do
             if frame.get(PRESENTATION_CLASS) == "title":
                 title = clean_block("\n".join(_blocks(frame))).replace("\n", " ")
                 break
-        parts = [clean_block(block) for block in _blocks(slide)]
-        parts = [part for part in parts if part]
-        if title and parts and parts[0].replace("\n", " ") == title:
-            parts = parts[1:]
-        text = "\n".join(([title] if title else []) + parts)
         notes_element = slide.find(PRESENTATION_NOTES)
-        notes = clean_block("\n".join(_blocks(notes_element))) if notes_element is not None else ""
-        if notes:
-            text = f"{text}\nSpeaker notes: {notes}" if text else f"Speaker notes: {notes}"
-        heading = title or (parts[0].split("\n")[0][:90] if parts else "")
-        pages.append(PageText(number=number, text=text.strip(), heading=heading))
-    if not pages:
-        raise ReadError("empty presentation: no slides")
-    if not any(page.text for page in pages):
-        raise ReadError("no extractable text (slides hold only pictures, charts or media)")
+        notes = "\n".join(_blocks(notes_element)) if notes_element is not None else ""
+        pages.append(slide_page(number, title, list(_blocks(slide)), notes))
+    check_slides(pages)
     title = _meta_title(meta)
     if title.lower() in _DEFAULT_TITLES:
         title = ""

@@ -55,6 +55,30 @@ def _chart_texts(chart) -> list[str]:
     return texts
 
 
+def slide_page(number: int, title: str, body: list[str], notes: str) -> PageText:
+    """One slide as a page: its title, the text of its shapes, then its speaker notes.
+
+    Shared with the OpenDocument reader, so both kinds of deck read the same way.
+    """
+    parts = [part for part in (clean_block(t) for t in body) if part]
+    if title and parts and parts[0].replace("\n", " ") == title:
+        parts = parts[1:]  # the title placeholder is among the shapes too
+    text = "\n".join(([title] if title else []) + parts)
+    notes = clean_block(notes)
+    if notes:
+        text = f"{text}\nSpeaker notes: {notes}" if text else f"Speaker notes: {notes}"
+    heading = title or (parts[0].split("\n")[0][:90] if parts else "")
+    return PageText(number=number, text=text.strip(), heading=heading)
+
+
+def check_slides(pages: list[PageText]) -> None:
+    """A deck with no slides, or none with text, is a reported failure, not an empty success."""
+    if not pages:
+        raise ReadError("empty presentation: no slides")
+    if not any(page.text for page in pages):
+        raise ReadError("no extractable text (slides hold only pictures, charts or media)")
+
+
 def _title_of(slide) -> str:
     try:
         title = slide.shapes.title
@@ -90,20 +114,8 @@ def read(path: Path) -> Document:
         except Exception as exc:
             warnings.append(f"slide {number}: could not be read ({type(exc).__name__})")
             continue
-        parts = [clean_block(t) for t in body]
-        parts = [p for p in parts if p]
-        if title and parts and parts[0].replace("\n", " ") == title:
-            parts = parts[1:]
-        text = "\n".join(([title] if title else []) + parts)
-        notes = clean_block(notes)
-        if notes:
-            text = f"{text}\nSpeaker notes: {notes}" if text else f"Speaker notes: {notes}"
-        heading = title or (parts[0].split("\n")[0][:90] if parts else "")
-        pages.append(PageText(number=number, text=text.strip(), heading=heading))
-    if not pages:
-        raise ReadError("empty presentation: no slides")
-    if not any(page.text for page in pages):
-        raise ReadError("no extractable text (slides hold only pictures, charts or media)")
+        pages.append(slide_page(number, title, body, notes))
+    check_slides(pages)
     title = ""
     try:
         title = (deck.core_properties.title or "").strip()

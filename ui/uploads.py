@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from index.sync import sha256_of
+
 # The types the upload box accepts (the readers in `ingest` know more, e.g. .pptm; uploads
 # stay with the common ones officers actually bring home).
 UPLOAD_TYPES = ("pdf", "pptx", "docx", "txt", "md", "odt", "odp", "ppt", "doc")
@@ -130,7 +132,7 @@ def save_upload(
         for number in range(1, 1000):
             candidate = folder / (name if number == 1 else with_counter(name, number))
             if candidate.exists():
-                if candidate.is_file() and _sha256_file(candidate) == digest:
+                if candidate.is_file() and sha256_of(candidate) == digest:
                     known[digest] = f"{UPLOADS_FOLDER}/{candidate.name}"
                     return SavedUpload(original_name, "already", f"already in the library as {UPLOADS_FOLDER}/{candidate.name}", sha256=digest)
                 continue
@@ -144,13 +146,6 @@ def save_upload(
     finally:
         Path(temporary).unlink(missing_ok=True)
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def delete_library_file(path: Path, library_dir: Path) -> str | None:
