@@ -1,0 +1,250 @@
+"""Query translation through a public-procurement glossary (glossary.tsv beside this file).
+
+An English question about a "bid bond" cannot meet an Italian page about the "garanzia
+provvisoria": BM25 shares no word with it, and neither MiniLM nor multilingual-e5-small brings
+them close enough to beat the English pages on the same subject (bench/eval.py, cross_language).
+The glossary knows the term in each language, as the official language versions of directive
+2014/24/EU and the national tender files write it, so a question is also asked in the words of
+each language of the library: its glossary terms replaced by that language's term.
+
+Matching works on stemmed words (Snowball, as BM25 does), longest phrase first, so plurals and
+inflections match ("subcontractors", "ofertas anormalmente bajas"). The question's own language
+is the one whose terms cover most of its words; a single word in another language counts only
+when written as an acronym in capitals (DGUE, ESPD), so the Spanish article "los" is never the
+German "Los" (lot).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .lexical import STEMMER_NAMES
+
+GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
+_WORD = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)  # "dell'offerta": two words
+# Variants of one concept in one target language put into a question's BM25 form: the directive's
+# term and the commonest national one. More variants find more national wording but let one
+# concept outweigh the rest of the question: 2 beat 1, 3, 4 and 8 on both gold sets (README
+# "Languages", bench/crosslang.py); 4 cost the native-language questions 0.16 MRR with MiniLM.
+MAX_VARIANTS = 2
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str):
+    import Stemmer
+
+    name = STEMMER_NAMES.get(language)
+    return Stemmer.Stemmer(name) if name else None
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents: "licitación" and "licitacion" are one word to a searcher."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str, language: str) -> list[tuple[str, int, int, bool]]:
+    """(stem, start, end, written in capitals) for each word of `text` in `language`."""
+    stemmer = _stemmer(language)
+    out = []
+    for match in _WORD.finditer(text):
+        surface = match.group()
+        lowered = surface.lower().replace("’", "'")
+        stem = stemmer.stemWord(lowered) if stemmer and lowered.isalpha() else lowered
+        capitals = surface.isupper() and len(surface) > 1
+        out.append((_fold(stem), match.start(), match.end(), capitals))
+    return out
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One procurement concept: its variants in each language, the directive's term first."""
+
+    key: str
+    terms: dict[str, tuple[str, ...]]
+
+    def preferred(self, language: str) -> str | None:
+        variants = self.terms.get(language)
+        return variants[0] if variants else None
+
+
+@dataclass
+class Match:
+    concept: Concept
+    language: str
+    start: int  # character span in the question
+    end: int
+    words: int
+
+
+@dataclass
+class Expansion:
+    """A question in the words of other languages.
+
+    `texts[lang]`: the question with each glossary term replaced by `lang`'s preferred term
+    (for the embedding model); `terms[lang]`: every variant of the matched concepts in `lang`
+    (for BM25, which then stems them with that language's stemmer).
+    """
+
+    query: str
+    source: str | None
+    matches: list[Match] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def concepts(self) -> list[str]:
+        return [m.concept.key for m in self.matches]
+
+
+class Glossary:
+    """The concepts of glossary.tsv, indexed by the stemmed words of every variant."""
+
+    def __init__(self, concepts: list[Concept]):
+        self.concepts = concepts
+        self.languages = sorted({lang for c in concepts for lang in c.terms})
+        # language -> first stem -> [(stems, concept, acronym)], longest phrases first
+        self._phrases: dict[str, dict[str, list[tuple[tuple[str, ...], Concept, bool]]]] = {}
+        for concept in concepts:
+            for language, variants in concept.terms.items():
+                table = self._phrases.setdefault(language, {})
+                for variant in variants:
+                    stems = tuple(w[0] for w in words(variant, language))
+                    if stems:
+                        acronym = len(stems) == 1 and variant.isupper() and len(variant) > 1
+                        table.setdefault(stems[0], []).append((stems, concept, acronym))
+        for table in self._phrases.values():
+            for entries in table.values():
+                entries.sort(key=lambda e: -len(e[0]))
+
+    @classmethod
+    def load(cls, path: Path = GLOSSARY_FILE) -> "Glossary":
+        lines = [l for l in path.read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")]
+        header = lines[0].split("\t")
+        if header[0] != "concept":
+            raise ValueError(f"{path}: the first line must name the columns (concept, en, es, ...)")
+        concepts = []
+        for number, line in enumerate(lines[1:], start=2):
+            cells = line.split("\t")
+            if len(cells) > len(header):
+                raise ValueError(f"{path}: line {number} has {len(cells)} columns, the header {len(header)}")
+            terms = {
+                language: tuple(v.strip() for v in cell.split("|") if v.strip())
+                for language, cell in zip(header[1:], cells[1:])
+                if cell.strip()
+            }
+            concepts.append(Concept(cells[0], terms))
+        return cls(concepts)
+
+    # -- matching ---------------------------------------------------------------------------------
+    def _matches_in(self, text: str, language: str) -> list[Match]:
+        table = self._phrases.get(language, {})
+        tokens = words(text, language)
+        found = []
+        for i, (stem, _, _, _) in enumerate(tokens):
+            for stems, concept, acronym in table.get(stem, ()):
+                n = len(stems)
+                if tuple(t[0] for t in tokens[i : i + n]) != stems:
+                    continue
+                if acronym and not tokens[i][3]:
+                    continue  # "SME", "DGUE", "AI": only in capitals, never the word "ai"
+                found.append(Match(concept, language, tokens[i][1], tokens[i + n - 1][2], n))
+        return found
+
+    def match(self, text: str, language: str | None = None) -> tuple[str | None, list[Match]]:
+        """The question's language and its glossary terms, longest first, not overlapping.
+
+        `language`, when known (detected), is the question's language; otherwise it is the
+        language whose terms cover the most of the question, English on a tie. Trusting the
+        detector matters: "points" or "options" alone would otherwise make an English question
+        French, and its English words would then be "translated" back into English.
+        """
+        by_language = {lang: self._matches_in(text, lang) for lang in self.languages}
+        if language in by_language:
+            source = language
+        else:
+            coverage = {lang: sum(m.end - m.start for m in ms) for lang, ms in by_language.items()}
+            source = max(self.languages, key=lambda lang: (coverage[lang], lang == "en"))
+            if coverage[source] == 0:
+                source = language
+        candidates = [
+            m for lang, ms in by_language.items() for m in ms
+            if lang == source or m.words >= 2 or text[m.start : m.end].isupper()
+        ]
+        # Longest first; on the same span the question's own language first.
+        candidates.sort(key=lambda m: (-(m.end - m.start), m.language != source, m.start))
+        chosen: list[Match] = []
+        taken: list[tuple[int, int]] = []
+        for m in candidates:
+            if any(m.start < end and start < m.end for start, end in taken):
+                continue
+            chosen.append(m)
+            taken.append((m.start, m.end))
+        chosen.sort(key=lambda m: m.start)
+        return source, chosen
+
+    def expand(self, query: str, languages: Iterable[str | None], language: str | None = None) -> Expansion:
+        """The question in the words of each of `languages` that is not its own (see Expansion)."""
+        source, matches = self.match(query, language)
+        expansion = Expansion(query, source, matches)
+        if not matches:
+            return expansion
+        for target in dict.fromkeys(l for l in languages if l):
+            if target == source:
+                continue
+            pieces, position, replaced = [], 0, False
+            terms: list[str] = []
+            for m in matches:
+                variants = m.concept.terms.get(target, ())
+                pieces.append(query[position : m.start])
+                if variants and m.language != target:
+                    pieces.append(variants[0])
+                    replaced = True
+                else:
+                    pieces.append(query[m.start : m.end])
+                position = m.end
+                terms.extend(variants[:MAX_VARIANTS])
+            pieces.append(query[position:])
+            if replaced:
+                expansion.texts[target] = "".join(pieces)
+                expansion.terms[target] = list(dict.fromkeys(terms))
+        return expansion
+
+
+@lru_cache(maxsize=1)
+def default_glossary() -> Glossary:
+    """The bundled glossary, loaded once per process (about 0.3 s: every variant is stemmed)."""
+    return Glossary.load()
+
+
+def translated_forms(
+    query: str,
+    languages: Iterable[str | None],
+    *,
+    texts: bool = True,
+    tokens: bool = True,
+    glossary: Glossary | None = None,
+) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Extra forms of a question for a library written in `languages` (see search.QueryForms).
+
+    For each language of the library other than the question's own, when the glossary knows
+    a term of the question: the translated question for the embedding model (`texts`), and
+    for BM25 (`tokens`) the translated question plus the first MAX_VARIANTS variants of its terms,
+    stemmed with that language's stemmer, as (language, tokens). Nothing when no term matched.
+    """
+    from ingest.language import detect_language
+
+    from .lexical import tokenize
+
+    glossary = glossary or default_glossary()
+    expansion = glossary.expand(query, languages, detect_language(query))
+    extra_texts = list(expansion.texts.values()) if texts else []
+    extra_tokens = (
+        [(lang, tokenize(f"{text} {' '.join(expansion.terms[lang])}", lang)) for lang, text in expansion.texts.items()]
+        if tokens else []
+    )
+    return extra_texts, extra_tokens
