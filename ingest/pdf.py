@@ -116,11 +116,14 @@ def read(path: Path, ocr=None) -> Document:
         except Exception as exc:  # one broken content stream must not lose the other pages
             warnings.append(f"page {index + 1}: text could not be extracted ({type(exc).__name__})")
             raw_pages.append("")
+    # Whether a page has a text layer is judged before running headers are removed: a page
+    # holding only its header and a signature is not a scan.
+    has_text_layer = [len(clean_page(raw)) >= MIN_PAGE_CHARS for raw in raw_pages]
     raw_pages = strip_running_lines(raw_pages)
     for index, raw in enumerate(raw_pages):
         text = clean_page(raw)
         is_ocr = False
-        if len(text) < MIN_PAGE_CHARS:
+        if not has_text_layer[index]:
             image_only.append(index + 1)
             recognised = ocr(index) if ocr else None
             if recognised:
