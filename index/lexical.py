@@ -1,11 +1,14 @@
-"""BM25 over the same passages as the dense index (bm25s), with a tokeniser for procurement text.
+"""BM25 over the same passages as the dense index, with a tokeniser for procurement text.
 
 Codes are kept whole as well as split: "BT-7532", "2014/24/EU" and "art.67" match exactly,
-and their parts still match a question that writes them another way.
+and their parts still match a question that writes them another way. Stop word lists come from
+bm25s, stemmers from PyStemmer (Snowball).
 
-Search asks for the BM25 score of *every* passage (one sparse column sum, as cheap as a top-k),
-so that fusion can see the lexical score of a passage the dense retriever found and vice versa
-(see `index.search.fuse`).
+The index itself is our own (`LexicalIndex`): bm25s scores exactly the same formula but has to
+be rebuilt whole for every change, which made each commit cost the size of the library; here a
+commit adds a segment. Search asks for the BM25 score of *every* passage (a sum over the
+question terms' postings), so that fusion sees the lexical score of a passage the dense
+retriever found and vice versa (see `index.search.fuse`).
 """
 from __future__ import annotations
 

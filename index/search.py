@@ -273,6 +273,7 @@ class Searcher:
         self._connection: sqlite3.Connection = connect(self.index_dir)
         self._snapshot: Snapshot | None = None
         self._languages: tuple[str, ...] = ("en",)
+        self._id_map: tuple[int, np.ndarray] | None = None  # (generation, FAISS row -> chunk id)
         self._lock = threading.RLock()
 
     # -- state ------------------------------------------------------------------------------
@@ -372,7 +373,16 @@ class Searcher:
                 params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
             else:
                 params = faiss.SearchParameters(sel=selector)
-        _, ids = snapshot.dense.search(vectors.astype(np.float32), min(k, snapshot.dense.ntotal), params=params)
+        k = min(k, snapshot.dense.ntotal)
+        if params is None and hasattr(snapshot.dense, "id_map"):
+            # Search the inner index and map its row numbers to chunk ids here: IndexIDMap maps
+            # them in an OpenMP loop whose thread start-up cost ~3 ms per question on two cores
+            # (30+ ms when the cores are busy), far more than a flat search of 10k passages.
+            if self._id_map is None or self._id_map[0] != snapshot.generation:
+                self._id_map = (snapshot.generation, faiss.vector_to_array(snapshot.dense.id_map))
+            _, rows = faiss.downcast_index(snapshot.dense.index).search(vectors.astype(np.float32), k)
+            return [int(self._id_map[1][r]) for r in rows.ravel() if r >= 0]
+        _, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
         return [int(i) for i in ids.ravel() if i >= 0]
 
     def _candidate_rows(self, ids: np.ndarray) -> tuple[list[tuple], np.ndarray]:

@@ -1,0 +1,136 @@
+"""Retrieval finds the right page: codes matched whole, one result per page, the answering sentence marked."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import make_pdf
+from index import Ranking, Searcher, rank_pages, update
+from index.lexical import query_tokens, tokenize
+from index.search import fuse
+
+CONSULTATION = (
+    "The city announced its prior market consultation in the regional gazette and on its website. "
+    "Suppliers of leak detection sensors were invited to a two-day open information session. "
+    "Each supplier could book a one-to-one meeting of forty-five minutes with the project team. "
+    "Minutes of every meeting were published so that all suppliers received the same information. "
+    "The questionnaire asked about battery life, data formats, installation in old cast-iron pipes, "
+    "maintenance contracts and realistic prices for a pilot of two hundred sensors. "
+) * 5
+
+RULES_PAGES = [
+    "eForms business terms for selection. BT-7531 Selection Criteria Second Stage Invite Number Weight gives "
+    "the weight of a criterion used to choose whom to invite. BT-752 Selection Criteria Second Stage Invite "
+    "Number says how many candidates are invited to the second stage.",
+    "BT-7532 Selection Criteria Second Stage Invite Number Threshold says whether the number linked to a "
+    "selection criterion is a minimum score or a maximum number of tenders passing.",
+    "Directive 2014/24/EU governs public works, supplies and services contracts awarded by public "
+    "authorities, the classic sector.",
+    "Directive 2014/25/EU covers entities in water, energy, transport and postal services; the 2014 "
+    "package also renewed concessions.",
+    CONSULTATION,
+    "The evaluation committee met twice in March in the town hall. Quality counted for seventy percent "
+    "of the score and price for thirty percent. The minutes were signed by all members of the committee.",
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """A small real library, indexed once for this module: (settings, searcher)."""
+    import settings as config
+
+    root = tmp_path_factory.mktemp("retrieval")
+    make_pdf(root / "lib" / "rules.pdf", RULES_PAGES)
+    make_pdf(root / "lib" / "minutes.pdf", ["Street lighting maintenance minutes: lamps were replaced in May."])
+    settings = dataclasses.replace(config.load(), index_dir=root / "index")
+    update([root / "lib"], settings)
+    searcher = Searcher(settings.index_dir, settings)
+    yield settings, searcher
+    searcher.close()
+
+
+# -- tokenisation --------------------------------------------------------------------------------
+def test_codes_are_bm25_tokens_whole_and_in_parts():
+    tokens = tokenize("Field BT-7532 of Directive 2014/24/EU, see art.67", "en")
+    assert {"bt-7532", "2014/24/eu", "art.67"} <= set(tokens)
+    assert {"7532", "2014", "24"} <= set(tokens)  # a question writing "BT 7532" still meets it
+
+
+def test_a_question_is_stemmed_in_every_language_of_the_library():
+    """'publicó' (asked) and 'publicaron' (written) only meet under the Spanish stemmer."""
+    written = set(tokenize("Los pliegos se publicaron en el portal", "es"))
+    asked = set(query_tokens("¿Dónde se publicó el pliego?", ["en", "es"]))
+    assert {"public", "plieg"} <= written & asked
+    assert not {"public", "plieg"} <= set(query_tokens("¿Dónde se publicó el pliego?", ["en"]))
+
+
+def test_bm25_kept_up_to_date_commit_by_commit_scores_as_a_fresh_build(tmp_path):
+    """Removals and additions go into segments; the scores are those of rebuilding from scratch."""
+    from index.lexical import LexicalIndex
+
+    passages = {i: tokenize(f"award criterion {i} weighting quality price lot {i % 7}", "en") for i in range(60)}
+    passages[5] = tokenize("BT-7532 threshold for the second stage", "en")
+    lexical = LexicalIndex.build(list(range(40)), [passages[i] for i in range(40)])
+    for step, added in enumerate((range(40, 50), range(50, 60))):
+        lexical = lexical.updated([step * 3, step * 3 + 1], list(added), [passages[i] for i in added])
+        lexical.save(tmp_path / f"g{step}")
+        lexical = LexicalIndex.load(tmp_path / f"g{step}")
+    live = sorted(set(range(60)) - {0, 1, 3, 4})
+    fresh = LexicalIndex.build(live, [passages[i] for i in live])
+    assert list(lexical.chunk_ids) == live and len(lexical.segments) == 3
+    for question in ("award criterion weighting", "BT-7532 threshold", "lot 3"):
+        tokens = tokenize(question, "en")
+        assert np.allclose(lexical.scores(tokens), fresh.scores(tokens), atol=1e-5), question
+
+
+# -- ranking on arrays -----------------------------------------------------------------------------
+def test_fusion_ranks_a_passage_both_retrievers_like_above_one_only_one_likes():
+    dense = np.array([0.80, 0.78, 0.40])  # cosine
+    lexical = np.array([0.0, 9.0, 12.0])  # BM25
+    fused = fuse(dense, lexical, Ranking(fusion="convex", normalisation="minmax", dense_weight=0.5))
+    assert int(np.argmax(fused)) == 1
+
+
+def test_pages_are_scored_by_their_best_passage():
+    keys = [("a", 1), ("a", 1), ("b", 2), ("a", 3)]
+    pages = rank_pages(keys, np.array([0.5, 0.9, 0.7, 0.1]), Ranking(page_second=0.0))
+    assert [(key, position) for key, _, position in pages] == [(("a", 1), 1), (("b", 2), 2), (("a", 3), 3)]
+
+
+# -- the searcher on a real index --------------------------------------------------------------
+@pytest.mark.parametrize("question, page", [
+    ("BT-7532", 2),
+    ("what does BT-7532 mean?", 2),
+    ("Directive 2014/24/EU", 3),
+])
+def test_a_code_question_ranks_the_page_with_that_code_first(library, question, page):
+    _, searcher = library
+    best = searcher.search(question, k=3)[0]
+    assert (best.document, best.page) == ("rules.pdf", page)
+
+
+def test_several_passages_of_one_page_are_one_result(library):
+    _, searcher = library
+    assert len(searcher.page_passages("rules.pdf", 5)) >= 3  # the long page really is several passages
+    results = searcher.search("how did the city run its market consultation with suppliers?", k=10)
+    pages = [(r.document, r.page) for r in results]
+    assert pages[0] == ("rules.pdf", 5)
+    assert len(pages) == len(set(pages))
+
+
+def test_the_highlight_marks_the_sentence_that_answers(library):
+    _, searcher = library
+    best = searcher.search("how much did quality count against price?", k=3)[0]
+    assert (best.document, best.page) == ("rules.pdf", 6)
+    start, end = best.highlights[0]
+    assert best.text[start:end].startswith("Quality counted for seventy percent")
+
+
+def test_bm25_and_dense_modes_stay_available(library):
+    _, searcher = library
+    for mode in ("bm25", "dense"):
+        assert searcher.search("BT-7532 threshold", k=3, mode=mode)[0].page == 2, mode
