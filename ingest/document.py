@@ -1,6 +1,7 @@
 """The data types that leave the ingest stage: page texts, documents and chunks."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -24,6 +25,39 @@ class PageText:
     text: str
     heading: str = ""
     ocr: bool = False
+
+
+class SectionBuilder:
+    """Pages for formats without pages (DOCX, ODT, TXT, Markdown): the text under each heading
+    becomes one PageText with number None, so a passage never straddles two sections."""
+
+    def __init__(self, clean: Callable[[str], str]):
+        self._clean = clean
+        self._lines: list[str] = []
+        self.heading = ""
+        self.pages: list[PageText] = []
+
+    def open(self, heading: str, *lines: str) -> None:
+        """Close the current section and start one under `heading` with `lines`."""
+        self._close()
+        self.heading = heading
+        self._lines = list(lines)
+
+    def add(self, *lines: str) -> None:
+        self._lines.extend(lines)
+
+    def _close(self) -> None:
+        text = self._clean("\n".join(self._lines))
+        if text:
+            self.pages.append(PageText(number=None, text=text, heading=self.heading))
+        self._lines = []
+
+    def finish(self, empty_reason: str) -> list[PageText]:
+        """All sections; a document with none raises ReadError(empty_reason)."""
+        self._close()
+        if not self.pages:
+            raise ReadError(empty_reason)
+        return self.pages
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .cleaning import clean_block
-from .document import Document, PageText, ReadError
+from .document import Document, ReadError, SectionBuilder
 
 
 def _heading_level(paragraph) -> int | None:
@@ -49,35 +49,26 @@ def read(path: Path) -> Document:
     except Exception as exc:
         raise ReadError(f"corrupt Word file ({type(exc).__name__}: {exc})") from None
 
-    sections: list[PageText] = []
-    heading, lines, title = "", [], ""
-
-    def close_section():
-        text = clean_block("\n".join(lines))
-        if text:
-            sections.append(PageText(number=None, text=text, heading=heading))
-
+    sections = SectionBuilder(clean_block)
+    title = ""
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            lines.extend(_table_lines(block))
+            sections.add(*_table_lines(block))
             continue
         text = block.text.strip()
         if not text:
             continue
         level = _heading_level(block)
         if level is not None:
-            close_section()
-            heading, lines = clean_block(text).replace("\n", " "), [text]
+            sections.open(clean_block(text).replace("\n", " "), text)
             if level == 0 and not title:
-                title = heading
+                title = sections.heading
             continue
-        lines.append(text)
-    close_section()
-    if not sections:
-        raise ReadError("no extractable text (empty document?)")
+        sections.add(text)
+    pages = sections.finish("no extractable text (empty document?)")
     try:
         core_title = (document.core_properties.title or "").strip()
     except Exception:
         core_title = ""
-    title = core_title or title or sections[0].heading or path.stem.replace("_", " ")
-    return Document(kind="docx", title=title, pages=sections)
+    title = core_title or title or pages[0].heading or path.stem.replace("_", " ")
+    return Document(kind="docx", title=title, pages=pages)

@@ -11,7 +11,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
 from .cleaning import clean_block
-from .document import Document, PageText, ReadError
+from .document import Document, PageText, ReadError, SectionBuilder
 from .pptx import check_slides, slide_page
 from .sniff import check_zip
 
@@ -169,16 +169,11 @@ def _read_text(content: Element, meta: Element | None, path: Path) -> Document:
     if body is None:
         raise ReadError("corrupt OpenDocument file (no text body)")
     title_styles = _title_styles(content)
-    sections: list[PageText] = []
-    heading, lines, title = "", [], ""
-
-    def close_section():
-        text = clean_block("\n".join(lines))
-        if text:
-            sections.append(PageText(number=None, text=text, heading=heading))
+    sections = SectionBuilder(clean_block)
+    title = ""
 
     def walk(element: Element):
-        nonlocal heading, lines, title
+        nonlocal title
         for child in element:
             if child.tag in _SKIPPED:
                 continue
@@ -186,30 +181,25 @@ def _read_text(content: Element, meta: Element | None, path: Path) -> Document:
                 nested: list[str] = []
                 text = clean_block(_inline_text(child, nested)).replace("\n", " ")
                 if text:
-                    close_section()
-                    heading, lines = text, [text]
-                lines.extend(nested)
+                    sections.open(text, text)
+                sections.add(*nested)
             elif child.tag == TEXT_P:
                 nested = []
                 text = _inline_text(child, nested)
                 if child.get(STYLE_NAME) in title_styles and clean_block(text):
                     # The document's title opens a section of its own, as in Word files.
-                    close_section()
-                    heading, lines = clean_block(text).replace("\n", " "), []
-                    title = title or heading
-                lines.append(text)
-                lines.extend(nested)
+                    sections.open(clean_block(text).replace("\n", " "))
+                    title = title or sections.heading
+                sections.add(text, *nested)
             elif child.tag == TABLE:
-                lines.extend(_table_lines(child))
+                sections.add(*_table_lines(child))
             else:  # lists, sections and frames hold headings and paragraphs of their own
                 walk(child)
 
     walk(body)
-    close_section()
-    if not sections:
-        raise ReadError("no extractable text (empty document?)")
-    title = _meta_title(meta) or title or sections[0].heading or path.stem.replace("_", " ")
-    return Document(kind="odt", title=title, pages=sections)
+    pages = sections.finish("no extractable text (empty document?)")
+    title = _meta_title(meta) or title or pages[0].heading or path.stem.replace("_", " ")
+    return Document(kind="odt", title=title, pages=pages)
 
 
 def _read_presentation(content: Element, meta: Element | None, path: Path) -> Document:

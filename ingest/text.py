@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from .cleaning import clean_page
-from .document import Document, PageText, ReadError
+from .document import Document, ReadError, SectionBuilder
 
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -26,23 +26,15 @@ def read(path: Path) -> Document:
         raise ReadError("empty file")
     text = _decode(data)
     markdown = path.suffix.lower() in (".md", ".markdown")
-    sections: list[PageText] = []
-    heading, lines, title = "", [], ""
-
-    def close_section():
-        body = clean_page("\n".join(lines))
-        if body:
-            sections.append(PageText(number=None, text=body, heading=heading))
-
+    sections = SectionBuilder(clean_page)
+    title = ""
     for line in text.splitlines():
         match = _MD_HEADING.match(line) if markdown else None
         if match:
-            close_section()
-            heading, lines = match.group(2).strip(), [match.group(2).strip()]
+            heading = match.group(2).strip()
+            sections.open(heading, heading)
             title = title or heading
             continue
-        lines.append(line)
-    close_section()
-    if not sections:
-        raise ReadError("no extractable text (empty file)")
-    return Document(kind="md" if markdown else "txt", title=title or path.stem.replace("_", " "), pages=sections)
+        sections.add(line)
+    pages = sections.finish("no extractable text (empty file)")
+    return Document(kind="md" if markdown else "txt", title=title or path.stem.replace("_", " "), pages=pages)
