@@ -168,13 +168,19 @@ def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: Che
             "BM25 mismatch", f"BM25 holds {documents} documents for {len(lexical_ids)} chunk ids", SNAPSHOT))
     if len(set(lexical_ids)) != len(lexical_ids):
         report.problems.append(Problem("BM25 mismatch", "a chunk id appears twice in the BM25 index", SNAPSHOT))
-    extra, missing = set(lexical_ids) - row_ids, row_ids - set(lexical_ids)
-    if extra:
-        report.problems.append(Problem(
-            "BM25 mismatch", f"{len(extra)} BM25 entries without a passage row (ids {_ids_text(extra)})", SNAPSHOT))
-    if missing:
-        report.problems.append(Problem(
-            "BM25 mismatch", f"{len(missing)} passages missing from BM25 (ids {_ids_text(missing)})", SNAPSHOT))
+    _report_id_differences(
+        set(lexical_ids), row_ids, report,
+        ("BM25 mismatch", "BM25 entries without a passage row"), ("BM25 mismatch", "passages missing from BM25"),
+    )
+
+
+def _report_id_differences(
+    found: set[int], row_ids: set[int], report: CheckReport, extra: tuple[str, str], missing: tuple[str, str]
+) -> None:
+    """One problem for ids a search file holds without a row, one for rows it lacks."""
+    for ids, (kind, what) in ((found - row_ids, extra), (row_ids - found, missing)):
+        if ids:
+            report.problems.append(Problem(kind, f"{len(ids)} {what} (ids {_ids_text(ids)})", SNAPSHOT))
 
 
 def _check_dense(dense, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int]) -> None:
@@ -192,13 +198,10 @@ def _check_dense(dense, connection: sqlite3.Connection, report: CheckReport, row
     unique = set(int(i) for i in ids)
     if len(unique) != len(ids):
         report.problems.append(Problem("FAISS id twice", f"{len(ids) - len(unique)} FAISS ids appear more than once", SNAPSHOT))
-    extra, missing = unique - row_ids, row_ids - unique
-    if extra:
-        report.problems.append(Problem(
-            "FAISS id without row", f"{len(extra)} FAISS ids have no passage row (ids {_ids_text(extra)})", SNAPSHOT))
-    if missing:
-        report.problems.append(Problem(
-            "row without FAISS id", f"{len(missing)} passages are missing from FAISS (ids {_ids_text(missing)})", SNAPSHOT))
+    _report_id_differences(
+        unique, row_ids, report,
+        ("FAISS id without row", "FAISS ids have no passage row"), ("row without FAISS id", "passages are missing from FAISS"),
+    )
     _check_vectors(dense, connection, sorted(unique & row_ids), report)
 
 
