@@ -212,10 +212,12 @@ def test_pathological_pdf_is_stopped_by_the_timeout(tmp_path):
     normal = make_pdf(tmp_path / "normal.pdf", ["Street lighting maintenance minutes of the steering group."])
     settings = dataclasses.replace(config.load(), parse_timeout_s=4)
     started = time.monotonic()
-    results = dict(read_files([hostile, normal], settings))
+    arrived = list(read_files([hostile, normal], settings))
     elapsed = time.monotonic() - started
+    results = dict(arrived)
     assert results[hostile].reason == "timed out after 4 s (file too complex or malformed)"
     assert isinstance(results[normal], Document)  # the run goes on with the next file
+    assert [path for path, _ in arrived] == [normal, hostile]  # without waiting for the slow one
     assert elapsed < 4 + 10
 
 
