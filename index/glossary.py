@@ -41,6 +41,7 @@ def _stemmer(language: str):
     return Stemmer.Stemmer(name) if name else None
 
 
+@lru_cache(maxsize=1 << 16)  # a question's words, seven times over (once per language): mostly repeats
 def _fold(word: str) -> str:
     """Lower case without accents: "licitación" and "licitacion" are one word to a searcher."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
