@@ -85,7 +85,10 @@ def ingest(settings: config.Settings, folder: Path, workdir: Path) -> dict:
     embedder.encode_passages(texts)
     floor_s = time.monotonic() - started
     vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+    import resource
+
     return {
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "report": report, "ingest_s": ingest_s, "floor_s": floor_s, "texts": [t for _, t, _, _ in rows],
         "tokens": [r[2] for r in rows], "vectors": vectors, "index_dir": index_dir,
     }
@@ -187,30 +190,34 @@ def latency(index_dir: Path, settings: config.Settings, vectors: np.ndarray, ask
 
 
 _MEMORY_PROBE = """
-import resource, sys
+import ctypes, sys
 sys.path.insert(0, {root!r})
+import psutil
+from index import Searcher
 from index.embedder import load_embedder
+trim = ctypes.CDLL("libc.so.6").malloc_trim
 load_embedder({model!r}).encode_query("warm up")
-if {index!r}:
-    from index import Searcher
-    Searcher({index!r}).search("how did they run the market consultation?", k=10)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+trim(0)
+before = psutil.Process().memory_info().rss
+searcher = Searcher({index!r})  # held: a temporary would be freed before the measurement
+searcher.search("how did they run the market consultation?", k=10)
+trim(0)
+print(psutil.Process().memory_info().rss - before)
 """
 
 
 def searcher_memory(index_dir: Path, model: str) -> float:
-    """Peak resident MB of a process that opens this index and answers, minus one that only loads the model.
+    """Resident MB that opening this index and answering a question adds to a process holding the model.
 
-    Below ~50k passages the index's share hides under the model's own loading peak and reads ~0.
+    In a fresh process, resident memory before and after, each time with the freed heap handed
+    back (malloc_trim): the process's peak (ru_maxrss) is set by the model's own loading and hid
+    an index below ~100k passages, which is why this column read 0 B.
     """
     import subprocess
 
-    peaks = []
-    for index in ("", str(index_dir)):
-        code = _MEMORY_PROBE.format(root=str(ROOT), model=model, index=index)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        peaks.append(int(out.split()[-1]) / 1024)
-    return max(0.0, peaks[1] - peaks[0])
+    code = _MEMORY_PROBE.format(root=str(ROOT), model=model, index=str(index_dir))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return max(0.0, int(out.split()[-1]) / 2**20)
 
 
 def approximate_recall(vectors: np.ndarray, query_vectors: np.ndarray, k: int = 10) -> dict:
@@ -244,6 +251,8 @@ def print_ingest(folder: Path, source: dict) -> None:
     print(f"| floor: embedding the same passages alone | {source['floor_s']:.1f} | - | {passages / source['floor_s']:.1f} |")
     print(f"ingest runs at {source['floor_s'] / source['ingest_s']:.0%} of the embedding floor "
           f"(target >= 85%); stage times {report.seconds}")
+    print(f"peak resident memory of the process after ingest and floor: {source['peak_mb']:.0f} MB "
+          f"({source['peak_mb'] * 1024 / passages:.0f} KB per passage, the model included)")
 
 
 def stored_passages(index_dir: Path) -> dict:
@@ -290,7 +299,7 @@ def main(argv=None) -> int:
     # 2. sizes
     print("\n## Query latency (warm, in-process, k=10) and index costs by library size")
     print("| passages | index type | p50 | p95 | floor p50 (encode + exact FAISS) | p50 / floor | "
-          "search beyond encoding p50 | exact FAISS alone p50 | full BM25 rebuild | commit | peak memory/passage |")
+          "search beyond encoding p50 | exact FAISS alone p50 | full BM25 rebuild | commit | searcher memory/passage |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     recalls = {}
     fifty_k_dir = None

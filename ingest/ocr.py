@@ -7,9 +7,9 @@ with pdfium only when the first image-only page is met, and once per file.
 Speed matters: a scanned tender of 40 pages must fit in the reader's time limit. Four decisions
 keep a page at 1-4 s on two cores: Tesseract runs single-threaded (its OpenMP threads make it
 several times slower, and the worker already reads two files at once); blank pages are not sent
-to Tesseract at all; after the first page the file is read in its own language plus English
-rather than in every configured language (about half the time), going back to all of them for a
-page that turns out to be in another language; and OCR stops, with a warning, when the file's
+to Tesseract at all; the file is read in its own language plus English (known from its typed
+pages, or else from its first OCR'd page) rather than in every configured language (about half
+the time), going back to all of them for a page that turns out to be in another language; and OCR stops, with a warning, when the file's
 time budget is spent rather than let the whole file time out.
 """
 from __future__ import annotations
@@ -159,6 +159,15 @@ class PageOcr:
         if text == "":
             self._no_text.append(number)
         return text or None
+
+    def expect_language_of(self, text: str) -> None:
+        """Start in the language of the file's typed pages (and English) rather than in all of them.
+
+        A page that turns out to be in another language is read again with every language, as
+        after a first OCR'd page (see __call__).
+        """
+        if self._file_languages is None:
+            self._narrow_to(TESSERACT_CODES.get(detect_language(text) or ""), text)
 
     def _seconds_left(self) -> float:
         return self.deadline - time.monotonic()

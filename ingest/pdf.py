@@ -120,6 +120,11 @@ def read(path: Path, ocr=None) -> Document:
     # holding only its header and a signature is not a scan.
     has_text_layer = [len(clean_page(raw)) >= MIN_PAGE_CHARS for raw in raw_pages]
     raw_pages = strip_running_lines(raw_pages)
+    if ocr is not None and any(has_text_layer) and not all(has_text_layer):
+        # A scan inside a typed file is most often in the file's language: OCR can start in it.
+        expect = getattr(ocr, "expect_language_of", None)
+        if expect:
+            expect(" ".join(raw for raw, typed in zip(raw_pages, has_text_layer) if typed))
     for index, raw in enumerate(raw_pages):
         text = clean_page(raw)
         is_ocr = False
