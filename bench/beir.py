@@ -34,7 +34,7 @@ from common import ROOT, VectorCache, ndcg_at, recall_at  # noqa: E402
 
 import settings as config  # noqa: E402
 from index.lexical import LexicalIndex, tokenize, top_k  # noqa: E402
-from index.search import DEFAULT_RANKING, Ranking, mode_scores, query_forms, rank_pages  # noqa: E402
+from index.search import DEFAULT_RANKING, Ranking, foreign_passages, mode_scores, query_forms, rank_pages  # noqa: E402
 from index.store import new_dense_index  # noqa: E402
 from ingest import Document, PageText, chunk_document, token_counter  # noqa: E402
 
@@ -56,6 +56,8 @@ class Collection:
     vectors: np.ndarray
     lexical: LexicalIndex
     languages: tuple[str, ...]
+    passage_languages: list  # detected language of each passage row (as the index stores it)
+    model_languages: tuple[str, ...] | None = ("en",)  # what the embedder reads (search.model_languages)
 
 
 def load_split(folder: Path, split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
@@ -74,7 +76,7 @@ def load_split(folder: Path, split: str) -> tuple[dict[str, str], dict[str, dict
 
 def build_collection(folder: Path, settings: config.Settings, cache: VectorCache, with_context: bool = True) -> Collection:
     counter = token_counter(settings.model)
-    documents, texts, token_lists, languages = [], [], [], set()
+    documents, texts, token_lists, languages, passage_languages = [], [], [], set(), []
     started = time.monotonic()
     for line in gzip.open(folder / "corpus.jsonl.gz", "rt", encoding="utf-8"):
         record = json.loads(line)
@@ -87,6 +89,7 @@ def build_collection(folder: Path, settings: config.Settings, cache: VectorCache
             text = chunk.embedding_text()
             documents.append(chunk.document)
             languages.add(chunk.language)
+            passage_languages.append(chunk.language)
             texts.append(text)
             token_lists.append(tokenize(text, chunk.language))  # as sync.py stores them
     print(
@@ -99,7 +102,7 @@ def build_collection(folder: Path, settings: config.Settings, cache: VectorCache
     lexical = LexicalIndex.build(list(range(len(texts))), token_lists)
     # The library's languages, English first, as the Searcher lists them for query_forms.
     found = sorted({lang for lang in languages if lang} - {"en"})
-    return Collection(documents, dense, vectors, lexical, ("en", *found))
+    return Collection(documents, dense, vectors, lexical, ("en", *found), passage_languages)
 
 
 @dataclasses.dataclass
@@ -110,6 +113,7 @@ class Pool:
     lexical_order: np.ndarray  # rows by BM25, best first (those with a positive score)
     dense_all: dict  # row -> cosine, for every row in either order
     lexical_all: np.ndarray  # BM25 score of every row
+    language: str | None = None  # the question's, as query_forms detected it
 
 
 def pools_for(collection: Collection, questions: list[str], query_vectors: np.ndarray) -> list[Pool]:
@@ -122,7 +126,7 @@ def pools_for(collection: Collection, questions: list[str], query_vectors: np.nd
             np.maximum(lexical_all, collection.lexical.scores(tokens), out=lexical_all)
         lexical_order = top_k(lexical_all, MAX_DEPTH)
         lexical_order = lexical_order[lexical_all[lexical_order] > 0]
-        pools.append(Pool(rows[rows >= 0], lexical_order, {}, lexical_all))
+        pools.append(Pool(rows[rows >= 0], lexical_order, {}, lexical_all, forms.language))
         pool = pools[-1]
         union = np.union1d(pool.dense_order, lexical_order)
         pool.dense_all = dict(zip(union.tolist(), (collection.vectors[union] @ vector).tolist()))
@@ -140,7 +144,11 @@ def ranked_documents(collection: Collection, pool: Pool, mode: str, ranking: Ran
     ids = np.fromiter(rows, dtype=np.int64, count=len(rows))
     dense = np.array([pool.dense_all[i] for i in ids.tolist()])
     lexical = pool.lexical_all[ids]
-    scores = mode_scores(dense, lexical, mode, ranking)
+    foreign = None
+    if mode == "hybrid":  # as Searcher.search: passages the model cannot compare with the question
+        languages = [collection.passage_languages[i] for i in ids.tolist()]
+        foreign = foreign_passages(pool.language, languages, collection.model_languages)
+    scores = mode_scores(dense, lexical, mode, ranking, foreign)
     keys = [collection.documents[i] for i in ids.tolist()]
     return [key for key, _, _ in rank_pages(keys, scores, ranking)]
 
@@ -189,6 +197,10 @@ def main(argv=None) -> int:
         settings = dataclasses.replace(settings, chunk_overlap_tokens=args.overlap)
     cache = VectorCache(settings.model)
     collection = build_collection(args.folder, settings, cache, with_context=not args.no_context)
+    from index.embedder import load_embedder
+    from index.search import model_languages
+
+    collection.model_languages = model_languages(load_embedder(settings.model))  # as the Searcher asks it
 
     splits = ("train", "test") if args.tune else ("test",)
     data = {}

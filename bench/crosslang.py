@@ -12,6 +12,7 @@ both. Metrics and tables are bench/eval.py's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -52,10 +53,15 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for the question encoder (default 1: steady timings on a shared machine)")
     parser.add_argument("--misses", action="store_true", help="list the cross-language questions missed in the top 5")
+    parser.add_argument("--foreign-dense-weight", type=float,
+                        help="Ranking.foreign_dense_weight for this run (default: the shipped value; 1.0: off)")
     args = parser.parse_args(argv)
 
     settings = config.load()
-    searcher = Searcher(args.index, settings)
+    ranking = search.DEFAULT_RANKING
+    if args.foreign_dense_weight is not None:
+        ranking = dataclasses.replace(ranking, foreign_dense_weight=args.foreign_dense_weight)
+    searcher = Searcher(args.index, settings, ranking)
     if args.threads:
         import torch
 

@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     parser.add_argument("--gold", type=Path, default=ROOT / "bench" / "gold.jsonl", help="gold questions (JSONL)")
     parser.add_argument("--index", type=Path, help="index directory (default: a cached one per folder)")
     parser.add_argument("--misses", action="store_true", help="list the questions hybrid does not get in its top 5")
+    parser.add_argument("--foreign-dense-weight", type=float,
+                        help="Ranking.foreign_dense_weight for this run (default: the shipped value; 1.0: off)")
     args = parser.parse_args(argv)
 
     settings = config.load()
@@ -137,7 +139,10 @@ def main(argv=None) -> int:
         print(f"  failed: {name}: {reason}", file=sys.stderr)
 
     gold = load_gold(args.gold)
-    searcher = Searcher(index_dir, settings, DEFAULT_RANKING)
+    ranking = DEFAULT_RANKING
+    if args.foreign_dense_weight is not None:
+        ranking = dataclasses.replace(ranking, foreign_dense_weight=args.foreign_dense_weight)
+    searcher = Searcher(index_dir, settings, ranking)
     # Each question is encoded once per run, not once per mode: the ranking is what is compared.
     embedder = searcher.embedder()
     embedder.encode_query = functools.lru_cache(maxsize=None)(embedder.encode_query)

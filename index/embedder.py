@@ -24,6 +24,9 @@ class SentenceTransformerEmbedder:
         self.name = model
         self._model = SentenceTransformer(config.resolve_model(model), device="cpu")
         self.dimension = int(self._model.get_embedding_dimension())
+        # What the model can compare across (search.foreign_passages): the bundled MiniLM and most
+        # sentence-transformers models read English only; the multilingual ones say so in their name.
+        self.languages: tuple[str, ...] | None = None if "multilingual" in model.lower() else ("en",)
         self.max_length = int(self._model.max_seq_length)
 
     def encode_passages(

@@ -229,6 +229,7 @@ def translated_forms(
     texts: bool = True,
     tokens: bool = True,
     glossary: Glossary | None = None,
+    language: str | None = "detect",
 ) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """Extra forms of a question for a library written in `languages` (see search.QueryForms).
 
@@ -236,13 +237,16 @@ def translated_forms(
     a term of the question: the translated question for the embedding model (`texts`), and
     for BM25 (`tokens`) the translated question plus the first MAX_VARIANTS variants of its terms,
     stemmed with that language's stemmer, as (language, tokens). Nothing when no term matched.
+    `language` is the question's, when the caller has detected it already (None: unknown).
     """
     from ingest.language import detect_language
 
     from .lexical import tokenize
 
     glossary = glossary or default_glossary()
-    expansion = glossary.expand(query, languages, detect_language(query))
+    if language == "detect":
+        language = detect_language(query)
+    expansion = glossary.expand(query, languages, language)
     extra_texts = list(expansion.texts.values()) if texts else []
     extra_tokens = (
         [(lang, tokenize(f"{text} {' '.join(expansion.terms[lang])}", lang)) for lang, text in expansion.texts.items()]

@@ -12,6 +12,8 @@ How a question is answered:
    from the full score column. Fusion then never guesses a missing score.
 4. `fuse`: an equal-weight convex combination of the two scores, each z-scored over the pool
    (chosen on SciFact train against min-max, max-scaling and reciprocal-rank fusion; see README).
+   A passage in a language the embedding model cannot read (a Spanish page, an English question,
+   MiniLM) is hardly penalised for its low cosine (`Ranking.foreign_dense_weight`).
 5. `rank_pages`: a page (slide, DOCX section) is one result, scored by its best passage (the
    option of adding a share of its second best gained 0.003 on SciFact train and lost 0.017
    MRR on the gold questions, so it is off); the passage shown is its best one.
@@ -56,9 +58,18 @@ class Ranking:
     rrf_k: int = 60
     # A page's score: its best passage + page_second * its second best passage.
     page_second: float = 0.0
+    # A question in a language the embedding model reads (English, for MiniLM) and a passage in
+    # one it does not: their cosine is low whatever the passage says, so a cosine below the
+    # pool's average counts against such a passage only this much (1.0: fully, as for any
+    # other; see `fuse`). bench/eval.py cross_language MRR@10: 0.560 for any value from 0.05 to
+    # 0.35, 0.524 from 0.375, 0.435 at 1.0 (BM25-only 0.537); bench/gold_crosslang.jsonl's
+    # cross-language questions (never tuned on): 0.410 from 0.05 to 0.35, 0.355 at 1.0.
+    foreign_dense_weight: float = 0.2
 
 
 DEFAULT_RANKING = Ranking()
+# The languages an embedding model reads, when its embedder does not say (MiniLM: English).
+ENGLISH = ("en",)
 
 
 # -- the question ------------------------------------------------------------------------------
@@ -73,6 +84,7 @@ class QueryForms:
 
     texts: list[str]
     token_lists: list[list[str]]
+    language: str | None = None  # the question's, as detected (None: too short or unclear)
 
 
 def query_forms(query: str, languages: Sequence[str | None] = ("en",), expand: bool = True) -> QueryForms:
@@ -81,10 +93,13 @@ def query_forms(query: str, languages: Sequence[str | None] = ("en",), expand: b
     With `expand`, the procurement glossary adds the question in the words of each other language
     of the library, one BM25 token list per language (index/glossary.py, README "Languages").
     """
+    from ingest.language import detect_language
+
     languages = languages or ("en",)
-    forms = QueryForms(texts=[query], token_lists=[query_tokens(query, languages)])
+    language = detect_language(query)
+    forms = QueryForms(texts=[query], token_lists=[query_tokens(query, languages)], language=language)
     if expand:
-        _, translated = translated_forms(query, languages, texts=False)
+        _, translated = translated_forms(query, languages, texts=False, language=language)
         forms.token_lists.extend(tokens for _, tokens in translated)
     return forms
 
@@ -115,12 +130,47 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, ranking: Ranking = DEFAULT_RANKING) -> np.ndarray:
+def foreign_passages(
+    question_language: str | None,
+    passage_languages: Sequence[str | None],
+    model_languages: Sequence[str] | None = ENGLISH,
+) -> np.ndarray | None:
+    """Which candidates the embedding model cannot compare with the question.
+
+    See `Ranking.foreign_dense_weight` and `fuse`. True for a passage in a language outside
+    `model_languages` when the question is in one of them: an English question and a Spanish
+    page, for MiniLM. None when no candidate is: a model that reads every language
+    (`model_languages` None, multilingual-e5), a question in another language or of unknown
+    language. A passage of unknown language (a table of figures) is not foreign.
+    """
+    if model_languages is None or question_language is None or question_language not in model_languages:
+        return None
+    foreign = np.fromiter(
+        (language is not None and language not in model_languages for language in passage_languages),
+        dtype=bool, count=len(passage_languages),
+    )
+    return foreign if foreign.any() else None
+
+
+def model_languages(embedder) -> tuple[str, ...] | None:
+    """The languages an embedder reads: its own `languages` (None: all), else English (MiniLM)."""
+    return getattr(embedder, "languages", ENGLISH)
+
+
+def fuse(
+    dense: np.ndarray, lexical: np.ndarray, ranking: Ranking = DEFAULT_RANKING, foreign: np.ndarray | None = None
+) -> np.ndarray:
     """One score per candidate from its cosine and its BM25 score (arrays over the same pool).
 
     Both scores are known for every candidate (see the module docstring), so normalising over
     the pool compares like with like. RRF only counts a candidate in the lists whose own top
     `ranking.candidates` it reached, as the classic formulation does.
+
+    `foreign` (see `foreign_passages`) marks the candidates whose cosine compares two languages
+    the model cannot match: in the convex fusion, such a candidate's normalised cosine below the
+    pool's average is pulled towards it, keeping `ranking.foreign_dense_weight` of the gap. A low
+    cosine is then hardly counted against a page the model cannot read; a high one (a shared
+    name or number) still counts for it in full. Other candidates are untouched.
     """
     dense = np.asarray(dense, dtype=np.float64)
     lexical = np.asarray(lexical, dtype=np.float64)
@@ -133,19 +183,32 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, ranking: Ranking = DEFAULT_RANK
         return fused
     if ranking.fusion == "convex":
         weight = ranking.dense_weight
-        return weight * normalise(dense, ranking.normalisation) + (1 - weight) * normalise(
-            lexical, ranking.normalisation
-        )
+        dense_part = normalise(dense, ranking.normalisation)
+        if foreign is not None and len(dense_part) and ranking.foreign_dense_weight != 1.0:
+            centre = dense_part.mean()
+            below = np.asarray(foreign, dtype=bool) & (dense_part < centre)
+            dense_part = np.where(below, centre + ranking.foreign_dense_weight * (dense_part - centre), dense_part)
+        return weight * dense_part + (1 - weight) * normalise(lexical, ranking.normalisation)
     raise ValueError(f"unknown fusion {ranking.fusion!r}")
 
 
-def mode_scores(dense: np.ndarray, lexical: np.ndarray, mode: str, ranking: Ranking = DEFAULT_RANKING) -> np.ndarray:
-    """The score each candidate is ranked by in a search mode (hybrid, dense-only, BM25-only)."""
+def mode_scores(
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    mode: str,
+    ranking: Ranking = DEFAULT_RANKING,
+    foreign: np.ndarray | None = None,
+) -> np.ndarray:
+    """The score each candidate is ranked by in a search mode (hybrid, dense-only, BM25-only).
+
+    `foreign` (hybrid only; see `foreign_passages` and `fuse`): candidates in a language the
+    embedding model cannot compare with the question's.
+    """
     if mode == "dense":
         return np.asarray(dense, dtype=np.float64)
     if mode == "bm25":
         return np.asarray(lexical, dtype=np.float64)
-    return fuse(dense, lexical, ranking)
+    return fuse(dense, lexical, ranking, foreign)
 
 
 def rank_pages(
@@ -342,7 +405,8 @@ class Searcher:
                 ids = np.fromiter(pool, dtype=np.int64, count=len(pool))
                 lexical = _scores_of(ids, chunk_ids, lexical_all)
                 dense = (self._vectors(ids, snapshot) @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
-                scores = mode_scores(dense, lexical, mode, self.ranking)
+                foreign = self._foreign(forms, ids) if mode == "hybrid" else None
+                scores = mode_scores(dense, lexical, mode, self.ranking, foreign)
                 pages = self._best_pages(ids, scores, wanted=k * 2 + 5)
                 return self._results(pages, ids, k, forms, snapshot)
             finally:
@@ -382,6 +446,18 @@ class Searcher:
             return [int(self._id_map[1][r]) for r in rows.ravel() if r >= 0]
         _, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
         return [int(i) for i in ids.ravel() if i >= 0]
+
+    def _foreign(self, forms: QueryForms, ids: np.ndarray) -> np.ndarray | None:
+        """`foreign_passages` of the pool; no lookup where the library holds no such passage."""
+        readable = model_languages(self.embedder())
+        if readable is None or forms.language not in readable or set(self._languages) <= set(readable):
+            return None
+        found: dict[int, str | None] = {}
+        for begin in range(0, len(ids), 500):
+            batch = [int(i) for i in ids[begin : begin + 500]]
+            marks = ",".join("?" * len(batch))
+            found.update(self._connection.execute(f"SELECT id, language FROM chunks WHERE id IN ({marks})", batch))
+        return foreign_passages(forms.language, [found.get(int(i)) for i in ids], readable)
 
     def _vectors(self, ids: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """The stored vectors of these passages: from the FAISS index in memory (IndexIDMap2 maps

@@ -95,6 +95,31 @@ def test_fusion_ranks_a_passage_both_retrievers_like_above_one_only_one_likes():
     assert int(np.argmax(fused)) == 1
 
 
+def test_a_low_cosine_across_languages_does_not_count_against_a_page():
+    from index.search import foreign_passages
+
+    # An English question; candidate 1 is the Italian page that BM25 (through the glossary)
+    # likes best, but MiniLM cannot read it: its cosine is the lowest of the pool.
+    dense = np.array([0.42, 0.06, 0.40, 0.30, 0.28, 0.25])
+    lexical = np.array([4.0, 9.5, 3.0, 1.0, 0.5, 0.4])
+    foreign = foreign_passages("en", ["en", "it", "en", "en", None, "en"])
+    assert foreign.tolist() == [False, True, False, False, False, False]  # unknown language: not foreign
+    assert int(np.argmax(fuse(dense, lexical, Ranking(foreign_dense_weight=1.0), foreign))) == 0  # as before
+    assert int(np.argmax(fuse(dense, lexical, Ranking(), foreign))) == 1
+    # Only its shortfall below the pool's average shrinks: a high cosine keeps counting in full,
+    # and English candidates are scored exactly as without the mask.
+    high = np.array([0.45, 0.60, 0.40, 0.30, 0.28, 0.25])
+    assert np.allclose(fuse(high, lexical, Ranking(), foreign), fuse(high, lexical))
+    shifted = fuse(dense, lexical, Ranking(), foreign) - fuse(dense, lexical)
+    assert shifted[1] > 0 and np.allclose(np.delete(shifted, 1), 0)
+    # Nothing is foreign to a model that reads every language (multilingual-e5), nor for a
+    # question in a language the model does not read, or of unknown language.
+    assert foreign_passages("en", ["it", "es"], model_languages=None) is None
+    assert foreign_passages("es", ["en", "es", "it"]) is None
+    assert foreign_passages(None, ["en", "it"]) is None
+    assert foreign_passages("en", ["en", None]) is None
+
+
 def test_pages_are_scored_by_their_best_passage():
     keys = [("a", 1), ("a", 1), ("b", 2), ("a", 3)]
     pages = rank_pages(keys, np.array([0.5, 0.9, 0.7, 0.1]), Ranking(page_second=0.0))
