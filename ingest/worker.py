@@ -28,11 +28,6 @@ from .document import Document, ReadError
 from .sniff import check_size
 
 _CONTEXT = None
-# Readers yield the cores to the process that embeds and answers questions: the embedding keeps
-# both cores of a small machine busy, and a reader that preempts one of its threads stalls both
-# (measured on the real documents: embedding 137 s with readers at the same priority, 117 s
-# niced, whole run the same within 2 s; in the app, questions stay fast during an upload).
-READER_NICENESS = 19
 
 
 def _context():
@@ -73,7 +68,6 @@ def _die_with(run_pid: int) -> None:
 
 def _child(path: str, settings: config.Settings, connection, run_pid: int) -> None:
     _die_with(run_pid)
-    os.nice(READER_NICENESS)
     limit = settings.parse_memory_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -162,7 +156,9 @@ class _Readers:
         try:
             exhausted = False
             while not self.stopping.is_set():
-                while not exhausted and len(self.running) < self.workers and self.slots.acquire(timeout=0.05):
+                # With children running, a full set of slots must not delay noticing one finish.
+                while (not exhausted and len(self.running) < self.workers
+                       and self.slots.acquire(timeout=0 if self.running else 0.05)):
                     try:
                         path = Path(next(self.queue))
                     except StopIteration:
