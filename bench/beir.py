@@ -34,7 +34,9 @@ from common import ROOT, VectorCache, ndcg_at, recall_at  # noqa: E402
 
 import settings as config  # noqa: E402
 from index.lexical import LexicalIndex, tokenize, top_k  # noqa: E402
-from index.search import DEFAULT_RANKING, Ranking, foreign_passages, mode_scores, query_forms, rank_pages  # noqa: E402
+from index.search import (  # noqa: E402
+    DEFAULT_RANKING, Ranking, foreign_passages, mode_scores, phrase_pairs, query_forms, rank_pages, rescore,
+)
 from index.store import new_dense_index  # noqa: E402
 from ingest import Document, PageText, chunk_document, token_counter  # noqa: E402
 
@@ -58,6 +60,7 @@ class Collection:
     languages: tuple[str, ...]
     passage_languages: list  # detected language of each passage row (as the index stores it)
     model_languages: tuple[str, ...] | None = ("en",)  # what the embedder reads (search.model_languages)
+    tokens: list = dataclasses.field(default_factory=list)  # BM25 tokens of each row, space separated (`rescore`)
 
 
 def load_split(folder: Path, split: str) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
@@ -102,7 +105,8 @@ def build_collection(folder: Path, settings: config.Settings, cache: VectorCache
     lexical = LexicalIndex.build(list(range(len(texts))), token_lists)
     # The library's languages, English first, as the Searcher lists them for query_forms.
     found = sorted({lang for lang in languages if lang} - {"en"})
-    return Collection(documents, dense, vectors, lexical, ("en", *found), passage_languages)
+    return Collection(documents, dense, vectors, lexical, ("en", *found), passage_languages,
+                      tokens=[" ".join(tokens) for tokens in token_lists])
 
 
 @dataclasses.dataclass
@@ -114,6 +118,7 @@ class Pool:
     dense_all: dict  # row -> cosine, for every row in either order
     lexical_all: np.ndarray  # BM25 score of every row
     language: str | None = None  # the question's, as query_forms detected it
+    question: str = ""
 
 
 def pools_for(collection: Collection, questions: list[str], query_vectors: np.ndarray) -> list[Pool]:
@@ -126,7 +131,7 @@ def pools_for(collection: Collection, questions: list[str], query_vectors: np.nd
             np.maximum(lexical_all, collection.lexical.scores(tokens), out=lexical_all)
         lexical_order = top_k(lexical_all, MAX_DEPTH)
         lexical_order = lexical_order[lexical_all[lexical_order] > 0]
-        pools.append(Pool(rows[rows >= 0], lexical_order, {}, lexical_all, forms.language))
+        pools.append(Pool(rows[rows >= 0], lexical_order, {}, lexical_all, forms.language, question))
         pool = pools[-1]
         union = np.union1d(pool.dense_order, lexical_order)
         pool.dense_all = dict(zip(union.tolist(), (collection.vectors[union] @ vector).tolist()))
@@ -149,6 +154,9 @@ def ranked_documents(collection: Collection, pool: Pool, mode: str, ranking: Ran
         languages = [collection.passage_languages[i] for i in ids.tolist()]
         foreign = foreign_passages(pool.language, languages, collection.model_languages)
     scores = mode_scores(dense, lexical, mode, ranking, foreign)
+    if mode == "hybrid" and ranking.phrase_bonus:  # as Searcher.search, k = 10
+        pairs = phrase_pairs(pool.question, pool.language)
+        scores = rescore(scores, pairs, lambda at: [collection.tokens[i] for i in ids[at]], ranking, 10)
     keys = [collection.documents[i] for i in ids.tolist()]
     return [key for key, _, _ in rank_pages(keys, scores, ranking)]
 

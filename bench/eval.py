@@ -122,6 +122,8 @@ def main(argv=None) -> int:
     parser.add_argument("--misses", action="store_true", help="list the questions hybrid does not get in its top 5")
     parser.add_argument("--foreign-dense-weight", type=float,
                         help="Ranking.foreign_dense_weight for this run (default: the shipped value; 1.0: off)")
+    parser.add_argument("--phrase-bonus", type=float,
+                        help="Ranking.phrase_bonus for this run (default: the shipped value; 0: off)")
     args = parser.parse_args(argv)
 
     settings = config.load()
@@ -142,6 +144,8 @@ def main(argv=None) -> int:
     ranking = DEFAULT_RANKING
     if args.foreign_dense_weight is not None:
         ranking = dataclasses.replace(ranking, foreign_dense_weight=args.foreign_dense_weight)
+    if args.phrase_bonus is not None:
+        ranking = dataclasses.replace(ranking, phrase_bonus=args.phrase_bonus)
     searcher = Searcher(index_dir, settings, ranking)
     # Each question is encoded once per run, not once per mode: the ranking is what is compared.
     embedder = searcher.embedder()

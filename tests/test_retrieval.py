@@ -159,3 +159,28 @@ def test_bm25_and_dense_modes_stay_available(library):
     _, searcher = library
     for mode in ("bm25", "dense"):
         assert searcher.search("BT-7532 threshold", k=3, mode=mode)[0].page == 2, mode
+
+
+def test_a_page_holding_the_question_s_words_side_by_side_ranks_first(tmp_path):
+    # Page 1 says "incident response"; page 2 has both words, apart and more often (BM25 and the
+    # embedding both prefer it). Ranking.phrase_bonus lifts the page with the phrase above it.
+    import settings as config
+
+    make_pdf(tmp_path / "lib" / "ai.pdf", [
+        "The contract requires an incident response plan. When the AI system fails, the supplier rolls "
+        "back to the last approved version within four hours.",
+        "Every incident is logged by the help desk. The response time of the supplier is measured each "
+        "month for each incident.",
+        "Street lighting maintenance: lamps were replaced in May and the contractor reported monthly.",
+        "The evaluation committee met twice in March. Quality counted for seventy percent of the score.",
+        "Suppliers were invited to a market consultation on leak detection sensors and data formats.",
+    ])
+    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index")
+    update([tmp_path / "lib"], settings)
+    searcher = Searcher(settings.index_dir, settings)
+    try:
+        assert searcher.search("incident response", k=3)[0].page == 1
+        searcher.ranking = Ranking(phrase_bonus=0.0)
+        assert searcher.search("incident response", k=3)[0].page == 2  # without the bonus
+    finally:
+        searcher.close()
