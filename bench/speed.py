@@ -42,12 +42,6 @@ REALDOCS = ROOT.parent / "shared" / "realdocs" / "procurement"
 ONE_DOCUMENT = "en_eu_op_espd/ESPD_Business_Handbook.pdf"
 
 
-def rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -156,11 +150,9 @@ def latency(index_dir: Path, settings: config.Settings, vectors: np.ndarray, ask
     embedder = load_embedder(settings.model)
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
-    before = rss_mb()
     searcher = Searcher(index_dir, dataclasses.replace(settings, index_dir=index_dir))
     for question in asked[:5]:
         searcher.search(question, k=10)  # warm: snapshot loaded, caches filled
-    loaded = rss_mb()
     product, floor, exact_search, beyond_encoding = [], [], [], []
     for question in asked:
         started = time.perf_counter()
@@ -185,7 +177,6 @@ def latency(index_dir: Path, settings: config.Settings, vectors: np.ndarray, ask
     searcher.close()
     return {
         "product": product, "floor": floor, "exact": exact_search, "beyond": beyond_encoding,
-        "memory_mb": loaded - before,
     }
 
 
@@ -313,13 +304,13 @@ def main(argv=None) -> int:
                 print(f"| {size} | (for the add-one test) | | | | | | | {built['bm25_s']:.1f} s | {built['commit_s']:.1f} s | |")
                 continue
         timing = latency(index_dir, settings, built["vectors"], asked)
-        timing["memory_mb"] = searcher_memory(index_dir, settings.model)
+        memory_mb = searcher_memory(index_dir, settings.model)
         p50, p95 = percentile(timing["product"], 50), percentile(timing["product"], 95)
         floor50 = percentile(timing["floor"], 50)
         kind = "flat (exact)" if size <= FLAT_LIMIT else "IVF (approximate)"
         print(f"| {size:,} | {kind} | {ms(p50)} | {ms(p95)} | {ms(floor50)} | {p50 / floor50:.2f}x | "
               f"{ms(percentile(timing['beyond'], 50))} | {ms(percentile(timing['exact'], 50))} | "
-              f"{built['bm25_s']:.1f} s | {built['commit_s']:.1f} s | {timing['memory_mb'] * 2**20 / size:.0f} B |",
+              f"{built['bm25_s']:.1f} s | {built['commit_s']:.1f} s | {memory_mb * 2**20 / size:.0f} B |",
               flush=True)
         if size >= 100_000:
             recalls[size] = approximate_recall(built["vectors"], query_vectors)

@@ -500,17 +500,25 @@ class Searcher:
         _, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
         return [int(i) for i in ids.ravel() if i >= 0]
 
+    def _chunk_columns(self, ids, columns: str) -> dict[int, tuple]:
+        """`columns` of the passages `ids` from SQLite, by id (in batches under SQLite's limit of
+        bound parameters)."""
+        found: dict[int, tuple] = {}
+        ids = [int(i) for i in ids]
+        for begin in range(0, len(ids), 500):
+            batch = ids[begin : begin + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self._connection.execute(f"SELECT id, {columns} FROM chunks WHERE id IN ({marks})", batch):
+                found[row[0]] = tuple(row[1:])
+        return found
+
     def _foreign(self, forms: QueryForms, ids: np.ndarray) -> np.ndarray | None:
         """`foreign_passages` of the pool; no lookup where the library holds no such passage."""
         readable = model_languages(self.embedder())
         if readable is None or forms.language not in readable or set(self._languages) <= set(readable):
             return None
-        found: dict[int, str | None] = {}
-        for begin in range(0, len(ids), 500):
-            batch = [int(i) for i in ids[begin : begin + 500]]
-            marks = ",".join("?" * len(batch))
-            found.update(self._connection.execute(f"SELECT id, language FROM chunks WHERE id IN ({marks})", batch))
-        return foreign_passages(forms.language, [found.get(int(i)) for i in ids], readable)
+        found = self._chunk_columns(ids, "language")
+        return foreign_passages(forms.language, [found.get(int(i), (None,))[0] for i in ids], readable)
 
     def _vectors(self, ids: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """The stored vectors of these passages: from the FAISS index in memory (IndexIDMap2 maps
@@ -521,31 +529,20 @@ class Searcher:
             except RuntimeError:  # an IVF index without a direct map, an id it lacks
                 pass
         vectors = np.zeros((len(ids), snapshot.dimension), dtype=np.float32)
-        position = {int(chunk_id): i for i, chunk_id in enumerate(ids)}
-        for begin in range(0, len(ids), 500):
-            batch = [int(i) for i in ids[begin : begin + 500]]
-            marks = ",".join("?" * len(batch))
-            for chunk_id, blob in self._connection.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch):
-                vectors[position[chunk_id]] = np.frombuffer(blob, dtype=np.float32)
+        found = self._chunk_columns(ids, "vector")
+        for position, chunk_id in enumerate(ids):
+            if int(chunk_id) in found:
+                vectors[position] = np.frombuffer(found[int(chunk_id)][0], dtype=np.float32)
         return vectors
 
     def _tokens(self, ids: np.ndarray) -> list[str]:
         """The stored BM25 tokens (space separated) of these passages."""
-        found: dict[int, str] = {}
-        for begin in range(0, len(ids), 500):
-            batch = [int(i) for i in ids[begin : begin + 500]]
-            marks = ",".join("?" * len(batch))
-            found.update(self._connection.execute(f"SELECT id, tokens FROM chunks WHERE id IN ({marks})", batch))
-        return [found.get(int(i), "") for i in ids]
+        found = self._chunk_columns(ids, "tokens")
+        return [found.get(int(i), ("",))[0] for i in ids]
 
     def _page_keys(self, ids: np.ndarray) -> list[tuple]:
-        found: dict[int, tuple] = {}
-        for begin in range(0, len(ids), 500):
-            batch = [int(i) for i in ids[begin : begin + 500]]
-            marks = ",".join("?" * len(batch))
-            for row in self._connection.execute(f"SELECT id, file_id, page, heading FROM chunks WHERE id IN ({marks})", batch):
-                found[row[0]] = page_key(row[1], row[2], row[3])
-        return [found.get(int(chunk_id), ("missing", int(chunk_id))) for chunk_id in ids]
+        found = self._chunk_columns(ids, "file_id, page, heading")
+        return [page_key(*found[int(i)]) if int(i) in found else ("missing", int(i)) for i in ids]
 
     def _best_pages(self, ids: np.ndarray, scores: np.ndarray, wanted: int) -> list[tuple[Hashable, float, int]]:
         """`rank_pages` over the pool, looking up the pages of only as many passages as it takes.

@@ -14,6 +14,8 @@ import os
 import struct
 from functools import lru_cache
 
+from .chunking import TokenCounter
+
 # Word pieces of the "passage: " prefix the engine puts before every passage (not in our counts).
 PASSAGE_PREFIX_TOKENS = 2
 E5_MAX_LENGTH = 512
@@ -65,8 +67,8 @@ def read_vocabulary(path: str) -> tuple[list[tuple[str, float]], int, dict[int, 
     return pieces, unk, normalisation
 
 
-class SentencePieceCounter:
-    """Word-piece offsets of the e5 tokenizer; same interface as `chunking.TokenCounter`."""
+class SentencePieceCounter(TokenCounter):
+    """Word-piece offsets of the e5 tokenizer, behind `chunking.TokenCounter`'s interface."""
 
     def __init__(self, variant: str = "original", max_length: int = E5_MAX_LENGTH - 2 - PASSAGE_PREFIX_TOKENS):
         from tokenizers import Tokenizer, models, pre_tokenizers
@@ -104,12 +106,6 @@ class SentencePieceCounter:
     def count(self, text: str) -> int:
         normalised, _ = self._normalise(text)
         return len(self._tokenizer.encode(normalised, add_special_tokens=False).ids)
-
-    def truncate(self, text: str, max_tokens: int) -> str:
-        spans = self.offsets(text)
-        if len(spans) <= max_tokens:
-            return text
-        return text[: spans[max_tokens - 1][1]].rstrip() + "…"
 
 
 @lru_cache(maxsize=2)

@@ -338,11 +338,16 @@ def build_pdf_report(spec: dict, out: Path) -> int:
         if number > 1:
             story.append(PageBreak())
         story += pdf_blocks(page, col_w, styles)
+    return build_exactly(doc, story, spec, out, len(spec["pages"]), "source page")
+
+
+def build_exactly(doc, story, spec: dict, out: Path, expected: int, unit: str) -> int:
+    """Build the PDF with its fixed date; one source page or slide must make exactly one page."""
     with fixed_pdf_date(spec):
         doc.build(story)
-    if doc.pages_written != len(spec["pages"]):
+    if doc.pages_written != expected:
         raise RuntimeError(f"{out.name}: {doc.pages_written} pages written for "
-                           f"{len(spec['pages'])} source pages (a page overflowed)")
+                           f"{expected} {unit}s (a {unit} overflowed)")
     return doc.pages_written
 
 
@@ -413,12 +418,7 @@ def build_pdf_slides(spec: dict, out: Path) -> int:
             story.append(Paragraph(inline_markup(slide["callout"]), styles["callout"]))
         if number < len(spec["slides"]):
             story.append(PageBreak())
-    with fixed_pdf_date(spec):
-        doc.build(story)
-    if doc.pages_written != len(spec["slides"]):
-        raise RuntimeError(f"{out.name}: {doc.pages_written} pages written for "
-                           f"{len(spec['slides'])} slides (a slide overflowed)")
-    return doc.pages_written
+    return build_exactly(doc, story, spec, out, len(spec["slides"]), "slide")
 
 
 # --------------------------------------------------------------------------- #
