@@ -19,13 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT  # noqa: E402
-from eval import METRICS, MODES, load_gold, score_question, summarise  # noqa: E402
+from eval import METRICS, load_gold, score_ranking, summarise  # noqa: E402
 
 import settings as config  # noqa: E402
 import index.search as search  # noqa: E402
 from index import Searcher  # noqa: E402
 from index.glossary import translated_forms  # noqa: E402
 
+MODES = ("hybrid", "bm25", "dense")
 VARIANTS = {"off": (False, False), "bm25": (False, True), "dense": (True, False), "both": (True, True)}
 
 
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
                 started = time.monotonic()
                 results = [searcher.search(item["question"], k=10, mode=mode) for item in gold]
                 elapsed = (time.monotonic() - started) * 1000 / max(1, len(gold))
-                scores = [score_question(r, item) for r, item in zip(results, gold)]
+                scores = [score_ranking([(x.document, x.page) for x in r], item) for r, item in zip(results, gold)]
                 for category, row in summarise(gold, scores).items():
                     rows[(category, variant, mode)] = row | {"ms": elapsed}
                 if args.misses and mode == "hybrid":
