@@ -235,7 +235,8 @@ def test_memory_hungry_file_is_stopped_by_the_memory_limit(tmp_path):
         handle.writelines([line] * (250 * 1024 * 1024 // len(line)))
     normal = tmp_path / "agenda.txt"
     normal.write_text(line * 20)
-    settings = dataclasses.replace(config.load(), parse_memory_mb=900)
+    # Past the character cap (PXS_FILE_MAX_CHARS) only its start would be read: lift the cap.
+    settings = dataclasses.replace(config.load(), parse_memory_mb=900, file_max_chars=10**9)
     results = dict(read_files([minutes, normal], settings))
     assert "memory" in results[minutes].reason  # "rejected: needs more than 900 MB of memory to read"
     assert isinstance(results[normal], Document)
