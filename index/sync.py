@@ -175,6 +175,9 @@ class _Run:
             self.tell(stage="scan", files_total=len(files))
             shas: dict[str, str] = {}
             for source in files:
+                if source.refused:  # a link out of the library: its target is not even hashed
+                    self._record_failure(source, "", existing.get(str(source.path)), source.refused)
+                    continue
                 try:
                     shas[str(source.path)] = sha256_of(source.path)
                 except OSError as exc:
