@@ -35,7 +35,7 @@ def one_line_text(path: Path, megabytes: float = 50, word: str = REPEATED_WORD) 
     return path
 
 
-def _write_pdf(path: Path, objects: list[bytes]) -> Path:
+def write_pdf(path: Path, objects: list[bytes]) -> Path:
     """A PDF from numbered object bodies (object 1 is the catalogue), with a valid xref table."""
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for number, body in enumerate(objects, start=1):
@@ -54,7 +54,7 @@ def blank_pdf(path: Path, pages: int = 20_000) -> Path:
     kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(pages))
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages]
-    return _write_pdf(path, objects + [page] * pages)
+    return write_pdf(path, objects + [page] * pages)
 
 
 def inflating_pdf(path: Path, megabytes: int = 1024) -> Path:
@@ -68,7 +68,7 @@ def inflating_pdf(path: Path, megabytes: int = 1024) -> Path:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    return _write_pdf(path, objects)
+    return write_pdf(path, objects)
 
 
 def zip_bomb_deck(path: Path, megabytes: int = 520) -> Path:

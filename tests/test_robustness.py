@@ -20,6 +20,7 @@ import pytest
 
 import settings as config
 from conftest import ROOT, make_pdf, make_pptx, shared_path
+from hostile import write_pdf
 from ingest import Document, ReadError, read_files
 
 SECRET = "TOPSECRET-7f3a"
@@ -80,16 +81,7 @@ def slow_pdf(path: Path, pages: int = 1000, operators: int = 200_000) -> Path:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ] + [page] * pages
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
+    return write_pdf(path, objects)
 
 
 # -- zip bombs -------------------------------------------------------------------------------------
