@@ -154,6 +154,19 @@ def test_symbolic_link_out_of_the_library_is_refused_by_name(tmp_path, fresh_set
     assert ("salaries.txt", f"refused: a symbolic link leading outside the library folder (to {secret})") in report.failed
 
 
+def test_index_check_leaves_a_refused_link_alone(tmp_path, fresh_settings):
+    """A refused link's target is never read, so `check` has nothing to compare, and a repair
+    never re-indexes it (which would read the target through the link)."""
+    from index.check import inspect
+
+    library = tmp_path / "library"
+    normal_deck(library / "consultation.pptx")
+    (tmp_path / "elsewhere.txt").write_text("Minutes of another department.")
+    (library / "elsewhere.txt").symlink_to(tmp_path / "elsewhere.txt")
+    update([library], fresh_settings)
+    assert inspect(fresh_settings).problems == []
+
+
 def test_symbolic_link_inside_the_library_is_read(tmp_path, fresh_settings):
     library = tmp_path / "library"
     normal_deck(library / "decks" / "consultation.pptx")
