@@ -47,11 +47,20 @@ class Settings:
     upload_max_mb: int = 100
     # Largest file an indexing run reads; bigger ones are reported, not parsed.
     file_max_mb: int = 500
+    # What one file may contribute, whatever its size: its reader hands over at most
+    # `file_max_chars` characters (the rest is reported as not indexed), and at most
+    # `file_max_passages` distinct passages of it are embedded and stored. With these, an
+    # indexing run's memory does not grow with its largest file (README, "Limits").
+    file_max_chars: int = 5_000_000
+    file_max_passages: int = 5_000
     zip_max_uncompressed_mb: int = 500
     zip_max_entries: int = 10_000
     admin_password: str | None = None
     ocr_languages: str = "eng+spa+ita+por+fra+deu+pol"
     ocr_page_timeout_s: float = 60.0
+    # OCR gives up on a PDF whose first this many pages hold no text, and stops trying image-only
+    # pages once this many pages in a row held none: a blank giant is reported in seconds.
+    ocr_empty_pages: int = 10
     # An indexing run commits what it has done at least this often (seconds).
     checkpoint_seconds: float = 120.0
     # Tests only: the named point of an indexing run at which it stops and waits to be killed.
@@ -71,11 +80,14 @@ def load() -> Settings:
         parse_memory_mb=_int("PXS_PARSE_MEMORY_MB", 3072),
         upload_max_mb=_int("PXS_UPLOAD_MAX_MB", 100),
         file_max_mb=_int("PXS_FILE_MAX_MB", 500),
+        file_max_chars=_int("PXS_FILE_MAX_CHARS", 5_000_000),
+        file_max_passages=_int("PXS_FILE_MAX_PASSAGES", 5_000),
         zip_max_uncompressed_mb=_int("PXS_ZIP_MAX_MB", 500),
         zip_max_entries=_int("PXS_ZIP_MAX_ENTRIES", 10_000),
         admin_password=env("PXS_ADMIN_PASSWORD") or None,
         ocr_languages=env("PXS_OCR_LANGUAGES", "eng+spa+ita+por+fra+deu+pol"),
         ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
+        ocr_empty_pages=_int("PXS_OCR_EMPTY_PAGES", 10),
         checkpoint_seconds=_float("PXS_CHECKPOINT_SECONDS", 120.0),
         debug_pause_at=env("PXS_DEBUG_PAUSE_AT", ""),
     )

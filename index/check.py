@@ -225,6 +225,10 @@ def _check_disk(files: list[sqlite3.Row], report: CheckReport) -> None:
     from .sync import sha256_of
 
     for row in files:
+        if row["status"] == "failed" and not row["sha256"]:
+            # Never read, so nothing to compare: a link out of the library (whose target a repair
+            # must not read either) or a file that could not be opened; the next run tries again.
+            continue
         path = Path(row["path"])
         if not path.is_file():
             report.problems.append(Problem("file missing on disk", f"{row['path']} no longer exists", REINDEX, row["name"], row["path"]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import settings as config
-from ingest import Chunk, Document, ReadError, SourceFile, chunk_document, discover, read_files, token_counter
+from ingest import (
+    Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, read_files, token_counter,
+)
 
 from .embedder import load_embedder
 from .lexical import tokenize
@@ -61,6 +64,10 @@ class RunReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    # Peak resident memory in MB: "indexing", the process that ran the indexing (for `python -m
+    # ingest`, the run itself; in the app, the app's process since it started), and "readers",
+    # the largest of the child processes that read this run's files (with Tesseract or LibreOffice).
+    peak_memory_mb: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,9 +114,15 @@ def _known_name(source: SourceFile, existing: dict) -> SourceFile:
 
 @dataclass
 class _Pending:
+    """A file read and chunked, waiting for its vectors: what its rows need, not its page texts,
+    so a batch of files that made few passages (a long text repeating itself) stays small."""
+
     source: object  # ingest.SourceFile
     sha: str
-    document: Document
+    kind: str
+    title: str
+    pages: int | None  # page or slide count; None for formats without pages
+    warnings: list[str]
     chunks: list[Chunk]
     replaced_id: int | None
     was_indexed: bool
@@ -126,6 +139,7 @@ class _Run:
         self.last_commit = time.monotonic()
         self.state = Progress("scan")
         self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0}
+        self.reader_memory = ReaderMemory()
 
     @property
     def embedder(self):
@@ -161,6 +175,9 @@ class _Run:
             self.tell(stage="scan", files_total=len(files))
             shas: dict[str, str] = {}
             for source in files:
+                if source.refused:  # a link out of the library: its target is not even hashed
+                    self._record_failure(source, "", existing.get(str(source.path)), source.refused)
+                    continue
                 try:
                     shas[str(source.path)] = sha256_of(source.path)
                 except OSError as exc:
@@ -196,6 +213,10 @@ class _Run:
             self.writer.close()
         self.report.seconds = {k: round(v, 2) for k, v in self.timers.items()}
         self.report.seconds["total"] = round(time.monotonic() - started, 2)
+        self.report.peak_memory_mb = {
+            "indexing": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "readers": round(self.reader_memory.peak_mb, 1),
+        }
         self.tell(stage="done")
         return self.report
 
@@ -230,7 +251,7 @@ class _Run:
         done = done_before
         sources = {str(source.path): (source, sha, row) for source, sha, row in to_read}
         clock = time.monotonic()
-        for path, result in read_files([s.path for s, _, _ in to_read], self.settings):
+        for path, result in read_files([s.path for s, _, _ in to_read], self.settings, memory=self.reader_memory):
             self.timers["read"] += time.monotonic() - clock
             source, sha, row = sources[str(path)]
             done += 1
@@ -239,13 +260,16 @@ class _Run:
                 self._record_failure(source, sha, row, result.reason)
             else:
                 chunks = chunk_document(
-                    result, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
+                    result, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens,
+                    max_passages=self.settings.file_max_passages,
                 )
                 self.report.pages_read += len(result.pages)
                 for warning in result.warnings:
                     self.report.warnings.append((source.name, warning))
                 batch.append(_Pending(
-                    source, sha, result, chunks, row["id"] if row else None,
+                    source, sha, result.kind, result.title,
+                    len(result.pages) if result.pages and result.pages[0].number else None,
+                    result.warnings, chunks, row["id"] if row else None,
                     row is not None and row["status"] == "indexed",
                 ))
                 batch_chunks += len(chunks)
@@ -303,12 +327,11 @@ class _Run:
             position += count
             if item.replaced_id is not None:
                 self.writer.remove_file(item.replaced_id)
-            source, document = item.source, item.document
+            source = item.source
             file_id = self.writer.put_file(
                 path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
-                size=source.path.stat().st_size, kind=document.kind, title=document.title,
-                pages=len(document.pages) if document.pages and document.pages[0].number else None,
-                status="indexed", reason=None, warnings="\n".join(document.warnings) or None,
+                size=source.path.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
+                status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
             )
             rows = [
                 {

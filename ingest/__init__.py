@@ -11,10 +11,10 @@ from .discover import SourceFile, discover
 from .document import Chunk, Document, PageText, ReadError
 from .readers import load_document
 from .sniff import EXTENSIONS, supported
-from .worker import read_files
+from .worker import ReaderMemory, read_files
 
 __all__ = [
-    "Chunk", "Document", "PageText", "ReadError", "SourceFile", "TokenCounter", "EXTENSIONS",
+    "Chunk", "Document", "PageText", "ReadError", "ReaderMemory", "SourceFile", "TokenCounter", "EXTENSIONS",
     "chunk_document", "discover", "load_document", "read_document", "read_files", "supported", "token_counter",
 ]
 

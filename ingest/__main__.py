@@ -57,6 +57,9 @@ def _summary(report) -> str:
         f"{report.pages_read} pages read · {report.chunks_embedded} passages embedded · "
         f"{report.chunks_reused} re-used · {report.seconds.get('total', 0):.1f} s",
     ]
+    memory = report.peak_memory_mb
+    if memory:
+        lines.append(f"peak memory {memory['indexing']:,.0f} MB (largest file reader {memory['readers']:,.0f} MB)")
     for name, original in report.duplicates:
         lines.append(f"  duplicate  {name}: same content as {original}")
     for name, reason in report.failed:

@@ -3,18 +3,22 @@
 A passage never crosses a page, slide or section; it is cut at sentence ends, holds at most
 `chunk_tokens` word pieces together with its context line (title and heading), so the model
 never silently truncates it, and overlaps its neighbour by a sentence or two.
+
+Bounded for giant files: a long text is tokenised a piece at a time, a file's repeated passage
+is kept once, and a file gets at most `max_passages` passages (PXS_FILE_MAX_PASSAGES).
 """
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import settings as config
 
-from .document import Chunk, Document
+from .document import Chunk, Document, PageText
 from .language import detect_language
 
 # Sentence ends: ., ! or ? followed by space and a capital, a digit-free opener, or a quote;
@@ -24,6 +28,9 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"“'(\[A-ZÀ-ÖØ-Þ•])|\n+"
 MAX_CONTEXT_TOKENS = 48
 # A window smaller than this (a slide title alone, a page footer) joins its neighbour.
 MIN_WINDOW_TOKENS = 24
+# A longer text is tokenised a piece at a time: the tokenizer's offsets for one 5-million-character
+# line would take over a gigabyte; for 100,000 characters (some 40 pages) they take ~25 MB.
+PIECE_CHARS = 100_000
 
 
 class TokenCounter:
@@ -108,8 +115,21 @@ def _split_long(sentence: _Sentence, budget: int, spans: list[tuple[int, int]]) 
     return pieces
 
 
-def window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) -> list[tuple[int, int]]:
-    """Character spans of sentence-aligned windows of at most `budget` word pieces."""
+def _cut_before(text: str, start: int, limit: int) -> int:
+    """Where a piece of `text` from `start` of at most `limit` characters ends: at a line break,
+    else after a sentence end, else at a space (a hard cut only in a run without any)."""
+    if len(text) - start <= limit:
+        return len(text)
+    floor, end = start + limit // 2, start + limit
+    for mark, after in (("\n", 0), (". ", 1), (" ", 0)):
+        found = text.rfind(mark, floor, end)
+        if found >= 0:
+            return found + after
+    return end
+
+
+def _piece_windows(text: str, counter: TokenCounter, budget: int, overlap: int, last: bool) -> list[tuple[int, int]]:
+    """The windows of one piece of a text; `last` for the piece that ends the text."""
     spans = counter.offsets(text)
     starts = [s for s, _ in spans]
     ends = [e for _, e in spans]
@@ -134,7 +154,7 @@ def window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) ->
             carried += sentences[k].tokens
         i = k
     # A tiny last window (a closing line) is merged into the previous one when it fits.
-    if len(windows) > 1:
+    if last and len(windows) > 1:
         (pi, pj), (li, lj) = windows[-2], windows[-1]
         tail = sum(s.tokens for s in sentences[pj:lj])
         head = sum(s.tokens for s in sentences[pi:pj])
@@ -143,16 +163,56 @@ def window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) ->
     return [(sentences[a].start, sentences[b - 1].end) for a, b in windows]
 
 
+def iter_window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) -> Iterator[tuple[int, int]]:
+    """Character spans of sentence-aligned windows of at most `budget` word pieces, in order.
+
+    A long text is tokenised a piece of at most PIECE_CHARS characters at a time, so memory stays
+    bounded whatever its length, and a caller that has enough windows can stop early. A piece's
+    last window, which its end may have cut short, is not given: the next piece starts with it.
+    """
+    start = 0
+    while True:
+        end = _cut_before(text, start, PIECE_CHARS)
+        last = end == len(text)
+        windows = _piece_windows(text[start:end], counter, budget, overlap, last)
+        if last or len(windows) < 2:
+            for window_start, window_end in windows:
+                yield start + window_start, start + window_end
+            if last:
+                return
+            start = end  # a piece that is a single window (one giant word piece): on to the next
+            continue
+        for window_start, window_end in windows[:-1]:
+            yield start + window_start, start + window_end
+        start += windows[-1][0]
+
+
+def window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) -> list[tuple[int, int]]:
+    """Character spans of sentence-aligned windows of at most `budget` word pieces."""
+    return list(iter_window_spans(text, counter, budget, overlap))
+
+
 def chunk_document(
     document: Document,
     name: str,
     counter: TokenCounter,
     chunk_tokens: int = 200,
     overlap_tokens: int = 32,
+    max_passages: int | None = None,
 ) -> list[Chunk]:
-    """All passages of one document; `name` is its path relative to the ingested root."""
+    """All passages of one document; `name` is its path relative to the ingested root.
+
+    A passage whose text the document already gave is kept once, where it first occurs (a one-line
+    export of the same words, a disclaimer on every page); at most `max_passages` distinct passages
+    are made. `document.warnings` names what the cap left out, and the repetition when it was
+    most of the file (a boilerplate paragraph on a few pages is no news to its reader).
+    """
     chunks: list[Chunk] = []
-    for page in document.pages:
+    repeats: dict[str, int] = {}  # passage text -> times it came again after its first
+    capped_at: tuple[int, PageText, int] | None = None  # (page index, page, character) where the cap stopped
+    for page_index, page in enumerate(document.pages):
+        if capped_at is not None:
+            break
         if not page.text.strip():
             continue
         context = " — ".join(part for part in (document.title, page.heading) if part)
@@ -162,8 +222,16 @@ def chunk_document(
         # Each passage gets its own language (bilingual pages exist, and detection costs ~0.2 ms
         # a passage against ~30 ms to embed it); one too short to tell takes its page's.
         page_language = None  # detected only when a passage is too short to tell by itself
-        for start, end in window_spans(page.text, counter, budget, overlap_tokens):
-            language = detect_language(page.text[start:end])
+        for start, end in iter_window_spans(page.text, counter, budget, overlap_tokens):
+            text = page.text[start:end]
+            if text in repeats:
+                repeats[text] += 1
+                continue
+            if max_passages is not None and len(chunks) >= max_passages:
+                capped_at = (page_index, page, start)
+                break
+            repeats[text] = 0
+            language = detect_language(text)
             if language is None:
                 page_language = page_language or detect_language(page.text)
                 language = page_language
@@ -172,7 +240,7 @@ def chunk_document(
                     document=name,
                     page=page.number,
                     heading=page.heading,
-                    text=page.text[start:end],
+                    text=text,
                     start=start,
                     end=end,
                     title=document.title,
@@ -181,4 +249,35 @@ def chunk_document(
                     language=language,
                 )
             )
+    repeated = {text: times for text, times in repeats.items() if times}
+    if sum(repeated.values()) > len(chunks):
+        document.warnings.append(_repeats_warning(repeated))
+    if capped_at is not None:
+        document.warnings.append(_capped_warning(max_passages, document.pages, *capped_at))
     return chunks
+
+
+def _repeats_warning(repeated: dict[str, int]) -> str:
+    """'repeats the same text 2,049 times ("procurement procurement …"), stored once'."""
+    text, times = max(repeated.items(), key=lambda item: item[1])
+    quote = " ".join(text.split()[:4])
+    if len(repeated) == 1:
+        return f'repeats the same text {times:,} times ("{quote} …"), stored once'
+    return (
+        f"repeats {len(repeated):,} of its passages {sum(repeated.values()):,} times in all, each stored once "
+        f'(the most repeated {times:,} times: "{quote} …")'
+    )
+
+
+def _capped_warning(max_passages: int, pages: list[PageText], index: int, page: PageText, character: int) -> str:
+    """What the passage cap (PXS_FILE_MAX_PASSAGES) left out of a document, from `pages[index]` on."""
+    more = len(pages) - index - 1
+    if page.number is None:
+        where = f" of section {page.heading!r}" if page.heading else ""
+        rest = f"the text from character {character:,}{where} on" + (f" and {more:,} more section{'s' if more > 1 else ''}" if more else "")
+    else:
+        first, last = page.number if character == 0 else page.number + 1, pages[-1].number
+        rest = "" if character == 0 else f"page {page.number} from character {character:,} on"
+        if first <= last and (character == 0 or more):
+            rest += (" and " if rest else "") + (f"page {first}" if first == last else f"pages {first}-{last}")
+    return f"capped at {max_passages:,} passages (PXS_FILE_MAX_PASSAGES): {rest} not indexed"

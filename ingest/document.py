@@ -70,6 +70,44 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
 
+def cut_at_space(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` characters, at a space or line break when one is near."""
+    if len(text) <= limit:
+        return text
+    space = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1))
+    return text[: space if space >= limit * 0.9 else limit]
+
+
+def characters_capped(max_chars: int, left_out: str) -> str:
+    """The warning of a file whose text was cut at `max_chars` characters."""
+    return f"capped at {max_chars:,} characters (PXS_FILE_MAX_CHARS): {left_out} not indexed"
+
+
+def cap_characters(document: Document, max_chars: int) -> Document:
+    """The document with at most `max_chars` characters of page text; a warning says what was left out.
+
+    Bounds what one file hands to the indexing run, whatever its reader found in it.
+    """
+    total = 0
+    for index, page in enumerate(document.pages):
+        if total + len(page.text) <= max_chars:
+            total += len(page.text)
+            continue
+        kept = cut_at_space(page.text, max_chars - total)
+        rest = document.pages[index + 1 :]
+        if page.number is None:
+            left_out = f"the text after character {total + len(kept):,}"
+        else:
+            last = document.pages[-1].number
+            left_out = f"page {page.number} from character {len(kept):,} on" if kept else f"page {page.number}"
+            if rest:
+                left_out += f" and pages {rest[0].number}-{last}" if len(rest) > 1 else f" and page {last}"
+        document.pages = document.pages[:index] + ([PageText(page.number, kept, page.heading, page.ocr)] if kept else [])
+        document.warnings.append(characters_capped(max_chars, left_out))
+        break
+    return document
+
+
 @dataclass
 class Chunk:
     """A passage: the unit that is embedded, indexed and returned by search.

@@ -24,6 +24,7 @@ import settings as config
 
 from .cleaning import clean_block
 from .document import Document, PageText, ReadError
+from .sniff import check_zip
 
 # kind -> (--convert-to target, LibreOffice component library, application, Debian package)
 _CONVERSIONS = {
@@ -103,11 +104,16 @@ def read(path: Path, kind: str, settings: config.Settings) -> Document:
         shutil.copyfile(path, source)
         output = convert(source, target, work, settings.parse_timeout_s * CONVERSION_SHARE_OF_PARSE_TIMEOUT)
         if kind == "xls":
-            document = _read_sheets(work, output)
+            document = _read_sheets(work, output, settings.zip_max_uncompressed_mb)
         else:
             converted = work / f"document.{target}"
             if not converted.is_file():
                 raise ReadError(_NOT_CONVERTED.format(kind=kind))
+            # What LibreOffice wrote is a new container: a small .doc can convert to a zip bomb.
+            try:
+                check_zip(converted, settings.zip_max_uncompressed_mb, settings.zip_max_entries).close()
+            except ReadError as exc:
+                raise ReadError(f"converted by LibreOffice, {exc.reason}") from None
             document = _read_converted(converted, kind)
     if document.title in ("document", ""):
         document.title = path.stem.replace("_", " ")
@@ -125,13 +131,20 @@ def _read_converted(converted: Path, kind: str) -> Document:
     return docx.read(converted)
 
 
-def _read_sheets(work: Path, output: str) -> Document:
-    """One section per non-empty sheet, headed by the sheet's name, rows as 'cell | cell' lines."""
+def _read_sheets(work: Path, output: str, max_mb: int) -> Document:
+    """One section per non-empty sheet, headed by the sheet's name, rows as 'cell | cell' lines.
+
+    The sheets LibreOffice wrote are held to the zip-bomb limit (PXS_ZIP_MAX_MB), as the
+    unpacked parts of a modern workbook would be.
+    """
     written = [(name, Path(csv_path)) for name, csv_path in _SHEET_WRITTEN.findall(output)]
     if not written:  # LibreOffice's message changed: fall back to the files it left
         written = [(p.stem.removeprefix("document-"), p) for p in sorted(work.glob("document*.csv"))]
     if not written:
         raise ReadError(_NOT_CONVERTED.format(kind="xls"))
+    total = sum(path.stat().st_size for _, path in written if path.is_file())
+    if total > max_mb * 1024 * 1024:
+        raise ReadError(f"rejected: its sheets convert to {total / 1024 / 1024:.0f} MB of text (limit {max_mb} MB; zip bomb?)")
     sheets: list[PageText] = []
     for name, csv_path in written:
         if not csv_path.is_file():

@@ -63,12 +63,12 @@ _DEFAULT_TITLES = {
 }
 
 
-def _load_parts(path: Path) -> tuple[Element, Element | None]:
+def _load_parts(path: Path, max_uncompressed_mb: int, max_entries: int) -> tuple[Element, Element | None]:
     """content.xml and meta.xml (when present) as element trees; ReadError when unreadable."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
-    with check_zip(path) as archive:
+    with check_zip(path, max_uncompressed_mb, max_entries) as archive:
         names = set(archive.namelist())
         if "META-INF/manifest.xml" in names and b"encryption-data" in archive.read("META-INF/manifest.xml"):
             raise ReadError("encrypted, password required")
@@ -224,9 +224,13 @@ def _read_presentation(content: Element, meta: Element | None, path: Path) -> Do
     return Document(kind="odp", title=title, pages=pages)
 
 
-def read(path: Path, kind: str) -> Document:
-    """Read an ODT ("odt") or ODP ("odp") file; raises ReadError with the reason when it cannot."""
-    content, meta = _load_parts(Path(path))
+def read(path: Path, kind: str, max_uncompressed_mb: int, max_entries: int) -> Document:
+    """Read an ODT ("odt") or ODP ("odp") file; raises ReadError with the reason when it cannot.
+
+    The container is checked against the zip-bomb limits (PXS_ZIP_MAX_MB, PXS_ZIP_MAX_ENTRIES)
+    before content.xml is inflated.
+    """
+    content, meta = _load_parts(Path(path), max_uncompressed_mb, max_entries)
     try:
         if kind == "odp":
             return _read_presentation(content, meta, Path(path))

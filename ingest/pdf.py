@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from .cleaning import clean_page, normalise
-from .document import Document, PageText, ReadError
+from .document import Document, PageText, ReadError, characters_capped
 
 # Pages with fewer characters than this carry no real text layer (page numbers, stray marks).
 MIN_PAGE_CHARS = 20
@@ -90,12 +90,47 @@ def _title(reader, pages: list[PageText], path: Path) -> str:
     return path.stem.replace("_", " ")
 
 
-def read(path: Path, ocr=None) -> Document:
+def _extract(reader, index: int, warnings: list[str]) -> str:
+    try:
+        return normalise(reader.pages[index].extract_text() or "")
+    except Exception as exc:  # one broken content stream must not lose the other pages
+        warnings.append(f"page {index + 1}: text could not be extracted ({type(exc).__name__})")
+        return ""
+
+
+def _has_text_layer(raw: str) -> bool:
+    return len(clean_page(raw)) >= MIN_PAGE_CHARS
+
+
+def _first_pages_ocr(ocr, raw_pages: list[str], page_count: int) -> dict[int, str]:
+    """OCR of a file's first pages, none of which has a text layer, until one of them holds text.
+
+    Returns what OCR read of each page it tried ("" for none). Raises ReadError when none of
+    these pages holds text: a blank giant (a 20,000-page scan of nothing) is reported in seconds,
+    not after the whole OCR budget.
+    """
+    recognised: dict[int, str] = {}
+    for index in range(len(raw_pages)):
+        recognised[index] = ocr(index) or ""
+        if recognised[index]:
+            return recognised
+    if page_count <= len(raw_pages):
+        problems = list(getattr(ocr, "problems", ()))
+        reason = problems[0] if problems else "blank pages or pictures without legible text"
+        raise ReadError(f"no text found, not even by OCR ({reason})")
+    raise ReadError(f"no text found in pages 1-{len(raw_pages)}; the rest not tried")
+
+
+def read(path: Path, max_chars: int, empty_pages: int, ocr=None) -> Document:
     """Read every page; `ocr(page_index) -> str | None` is asked for pages without a text layer.
 
     `ocr` is None where OCR is not available; pages without a text layer are then reported. An
     `ocr` callback may carry `warnings` (pages it could not read), which join the Document's, and
     `problems` (why it failed), which explain a file where no page had text.
+
+    Bounded for giants: pages after the first `max_chars` characters of text are not extracted;
+    a file whose first `empty_pages` pages hold no text is given up (ReadError), and OCR is tried
+    on an image-only page only while one of the `empty_pages` pages before it held text.
     """
     reader = _open(path)
     try:
@@ -104,37 +139,49 @@ def read(path: Path, ocr=None) -> Document:
         raise ReadError(f"corrupt PDF: cannot count pages ({exc})") from None
     if page_count == 0:
         raise ReadError("empty PDF: no pages")
-    outline = _outline_headings(reader)
-    pages: list[PageText] = []
     warnings: list[str] = []
-    heading = ""
-    image_only: list[int] = []
-    raw_pages: list[str] = []
-    for index in range(page_count):
-        try:
-            raw_pages.append(normalise(reader.pages[index].extract_text() or ""))
-        except Exception as exc:  # one broken content stream must not lose the other pages
-            warnings.append(f"page {index + 1}: text could not be extracted ({type(exc).__name__})")
-            raw_pages.append("")
+    empty_pages = max(1, empty_pages)
+    raw_pages = [_extract(reader, index, warnings) for index in range(min(page_count, empty_pages))]
+    recognised: dict[int, str] = {}  # page index -> what OCR read of it ("" for nothing)
+    if ocr is not None and not any(_has_text_layer(raw) for raw in raw_pages):
+        recognised = _first_pages_ocr(ocr, raw_pages, page_count)
+    characters = sum(len(raw) for raw in raw_pages)
+    for index in range(len(raw_pages), page_count):
+        if characters > max_chars:
+            warnings.append(characters_capped(max_chars, _page_span(index + 1, page_count)))
+            break
+        raw_pages.append(_extract(reader, index, warnings))
+        characters += len(raw_pages[-1])
+    outline = _outline_headings(reader)
     # Whether a page has a text layer is judged before running headers are removed: a page
     # holding only its header and a signature is not a scan.
-    has_text_layer = [len(clean_page(raw)) >= MIN_PAGE_CHARS for raw in raw_pages]
+    has_text_layer = [_has_text_layer(raw) for raw in raw_pages]
     raw_pages = strip_running_lines(raw_pages)
     if ocr is not None and any(has_text_layer) and not all(has_text_layer):
         # A scan inside a typed file is most often in the file's language: OCR can start in it.
         expect = getattr(ocr, "expect_language_of", None)
         if expect:
             expect(" ".join(raw for raw, typed in zip(raw_pages, has_text_layer) if typed))
+    pages: list[PageText] = []
+    heading = ""
+    image_only: list[int] = []
+    not_tried: list[int] = []
+    without_text = 0  # pages in a row, up to this one, that held no text
     for index, raw in enumerate(raw_pages):
         text = clean_page(raw)
         is_ocr = False
         if not has_text_layer[index]:
             image_only.append(index + 1)
-            recognised = ocr(index) if ocr else None
-            if recognised:
-                text, is_ocr = clean_page(recognised), True
+            if index in recognised:
+                text, is_ocr = clean_page(recognised[index]), bool(recognised[index])
+            elif ocr is not None and without_text < empty_pages:
+                found = ocr(index)
+                text, is_ocr = (clean_page(found), True) if found else ("", False)
             else:
                 text = ""
+                if ocr is not None:
+                    not_tried.append(index + 1)
+        without_text = 0 if text else without_text + 1
         heading = outline.get(index, "") or _first_line_heading(text) or heading
         pages.append(PageText(number=index + 1, text=text, heading=heading, ocr=is_ocr))
     if not any(page.text for page in pages):
@@ -149,7 +196,17 @@ def read(path: Path, ocr=None) -> Document:
             + page_ranges(image_only)
         )
     warnings.extend(getattr(ocr, "warnings", ()))
+    if not_tried:
+        warnings.append(
+            f"pages without a text layer not tried by OCR, {empty_pages} pages in a row before them "
+            f"held no text: {page_ranges(not_tried)}"
+        )
     return Document(kind="pdf", title=_title(reader, pages, path), pages=pages, warnings=warnings)
+
+
+def _page_span(first: int, last: int) -> str:
+    """'page 7' or 'pages 7-20'."""
+    return f"page {first}" if first == last else f"pages {first}-{last}"
 
 
 # Running headers and footers sit among the first and last lines of a page.

@@ -6,27 +6,35 @@ from pathlib import Path
 import settings as config
 
 from . import docx, pdf, pptx, text
-from .document import Document, ReadError
+from .document import Document, ReadError, cap_characters
 from .sniff import detect_kind
 
 
 def load_document(path: Path, settings: config.Settings | None = None) -> Document:
-    """Read one file into a Document, or raise ReadError with a reason a user can act on."""
+    """Read one file into a Document, or raise ReadError with a reason a user can act on.
+
+    At most `settings.file_max_chars` characters of text come back, whatever the file holds; a
+    warning names what was left out.
+    """
     settings = settings or config.load()
     path = Path(path)
     if not path.is_file():
         raise ReadError("not a file")
     if path.stat().st_size == 0:
         raise ReadError("empty file")
+    return cap_characters(_read_kind(path, settings), settings.file_max_chars)
+
+
+def _read_kind(path: Path, settings: config.Settings) -> Document:
     kind = detect_kind(path, settings.zip_max_uncompressed_mb, settings.zip_max_entries)
     if kind == "pdf":
-        return pdf.read(path, ocr=_pdf_ocr(path, settings))
+        return pdf.read(path, settings.file_max_chars, settings.ocr_empty_pages, ocr=_pdf_ocr(path, settings))
     if kind == "pptx":
         return pptx.read(path)
     if kind == "docx":
         return docx.read(path)
     if kind in ("txt", "md"):
-        return text.read(path)
+        return text.read(path, settings.file_max_chars)
     return _read_other(kind, path, settings)
 
 
@@ -45,7 +53,7 @@ def _read_other(kind: str, path: Path, settings: config.Settings) -> Document:
             from . import odf
         except ImportError:
             raise ReadError(f"unsupported file type: {kind.upper()} reader not installed") from None
-        return odf.read(path, kind)
+        return odf.read(path, kind, settings.zip_max_uncompressed_mb, settings.zip_max_entries)
     if kind in ("ppt", "doc", "xls"):
         try:
             from . import legacy

@@ -52,8 +52,12 @@ def check_size(path: Path, max_mb: float) -> None:
         )
 
 
-def check_zip(path: Path, max_uncompressed_mb: int = 500, max_entries: int = 10_000) -> zipfile.ZipFile:
-    """Open a ZIP container after checking it cannot inflate beyond the limits."""
+def check_zip(path: Path, max_uncompressed_mb: int, max_entries: int) -> zipfile.ZipFile:
+    """Open a ZIP container after checking it cannot inflate beyond the limits.
+
+    The limits are the product's (settings: PXS_ZIP_MAX_MB, PXS_ZIP_MAX_ENTRIES), passed by every
+    caller: the sniffer, the OpenDocument reader and the check of LibreOffice's output.
+    """
     try:
         archive = zipfile.ZipFile(path)
     except Exception as exc:  # BadZipFile, OSError, and ValueError/EOFError from damaged directories
@@ -107,7 +111,7 @@ def _looks_like_text(head: bytes) -> bool:
     return printable / len(head) > 0.95
 
 
-def detect_kind(path: Path, max_uncompressed_mb: int = 500, max_entries: int = 10_000) -> str:
+def detect_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
     """The file's kind by content; raises ReadError with the reason when it is not readable."""
     with open(path, "rb") as handle:
         head = handle.read(8192)

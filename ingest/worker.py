@@ -8,6 +8,8 @@ The bounds, all in settings: a file larger than `file_max_mb` is not opened at a
 `parse_timeout_s` seconds of wall-clock time and `parse_memory_mb` of address space
 (RLIMIT_AS); ZIP containers are checked against zip bombs by `sniff` before any parser inflates
 them. A reader ends with the run that started it, so a killed indexing run leaves no reader behind.
+What a reader hands back holds at most `file_max_chars` characters (see readers.load_document),
+and it reports its own peak memory with it.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import select
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import settings as config
@@ -85,8 +88,20 @@ def _child(path: str, settings: config.Settings, connection, run_pid: int) -> No
         result = ReadError("corrupt file: structure nested too deeply")
     except Exception as exc:  # a reader bug must become a reported failure, not a lost batch
         result = ReadError(f"could not be read ({type(exc).__name__}: {str(exc)[:200]})")
-    connection.send(result)
+    connection.send((result, peak_rss_mb()))
     connection.close()
+
+
+def peak_rss_mb() -> float:
+    """The largest resident memory of this process, or of a program it ran (Tesseract, LibreOffice)."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+
+
+@dataclass
+class ReaderMemory:
+    """What the readers of one run held at most: the peak resident memory of the largest of them."""
+
+    peak_mb: float = 0.0
 
 
 class _Job:
@@ -98,6 +113,7 @@ class _Job:
         self.timeout_s = settings.parse_timeout_s
         self.process = None
         self.receiver = None
+        self.peak_mb = 0.0  # the reader's own report of its peak memory, when it answered
         try:
             check_size(path, settings.file_max_mb)
         except ReadError as exc:
@@ -116,7 +132,8 @@ class _Job:
             return self.rejected
         try:
             if self.receiver.poll():
-                return self.receiver.recv()
+                result, self.peak_mb = self.receiver.recv()
+                return result
         except (EOFError, OSError):
             pass
         finally:
@@ -141,7 +158,9 @@ class _Readers:
     caller has taken one, so at most `workers + ready` documents are held at any time.
     """
 
-    def __init__(self, paths: Iterable[Path], settings: config.Settings, workers: int, ready: int):
+    def __init__(self, paths: Iterable[Path], settings: config.Settings, workers: int, ready: int,
+                 memory: ReaderMemory):
+        self.memory = memory
         self.queue = iter(paths)
         self.settings = settings
         self.workers = max(1, workers)
@@ -180,7 +199,9 @@ class _Readers:
                 for job in list(self.running):
                     if job.receiver in readable or time.monotonic() >= job.deadline:
                         self.running.remove(job)
-                        self.done.put((job.path, job.outcome()))
+                        outcome = job.outcome()
+                        self.memory.peak_mb = max(self.memory.peak_mb, job.peak_mb)  # before the caller can be done
+                        self.done.put((job.path, outcome))
             self.done.put(None)
         except BaseException as exc:  # the caller must hear of it, not wait for ever
             self.done.put(exc)
@@ -204,13 +225,16 @@ class _Readers:
 
 
 def read_files(
-    paths: Iterable[Path], settings: config.Settings | None = None, workers: int = 2, ready: int = 8
+    paths: Iterable[Path], settings: config.Settings | None = None, workers: int = 2, ready: int = 8,
+    memory: ReaderMemory | None = None,
 ) -> Iterator[tuple[Path, Document | ReadError]]:
     """Yield (path, Document or ReadError) for every path, in the order the files finish reading.
 
     Up to `workers` files are read at once, and reading goes on while the caller works on what it
     was given (embedding, in an indexing run), up to `ready` documents ahead of it. Completion
     order keeps one long file (a 240-page handbook takes 20 s) from holding up the short ones.
+    Each document holds at most `settings.file_max_chars` characters, so what waits here is
+    bounded too. `memory`, when given, learns the largest reader's peak resident memory.
     """
     settings = settings or config.load()
-    yield from _Readers(paths, settings, workers, ready).results()
+    yield from _Readers(paths, settings, workers, ready, memory or ReaderMemory()).results()

@@ -20,6 +20,7 @@ import pytest
 
 import settings as config
 from conftest import ROOT, make_pdf, make_pptx, shared_path
+from hostile import write_pdf
 from ingest import Document, ReadError, read_files
 
 SECRET = "TOPSECRET-7f3a"
@@ -80,16 +81,7 @@ def slow_pdf(path: Path, pages: int = 1000, operators: int = 200_000) -> Path:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ] + [page] * pages
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
-    return path
+    return write_pdf(path, objects)
 
 
 # -- zip bombs -------------------------------------------------------------------------------------
@@ -235,7 +227,8 @@ def test_memory_hungry_file_is_stopped_by_the_memory_limit(tmp_path):
         handle.writelines([line] * (250 * 1024 * 1024 // len(line)))
     normal = tmp_path / "agenda.txt"
     normal.write_text(line * 20)
-    settings = dataclasses.replace(config.load(), parse_memory_mb=900)
+    # Past the character cap (PXS_FILE_MAX_CHARS) only its start would be read: lift the cap.
+    settings = dataclasses.replace(config.load(), parse_memory_mb=900, file_max_chars=10**9)
     results = dict(read_files([minutes, normal], settings))
     assert "memory" in results[minutes].reason  # "rejected: needs more than 900 MB of memory to read"
     assert isinstance(results[normal], Document)

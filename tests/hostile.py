@@ -1,0 +1,140 @@
+"""Hostile files for the bounds tests, and the whole hostile library of issue 12 for measuring.
+
+Each function writes one real file and returns its path. The giants are small on disk (the blank
+PDF is ~2 MB, the inflating PDF ~1 MB) except the one-line text file, which is as large as asked;
+tests write them under their own tmp_path, never into the repository.
+
+    python tests/hostile.py DIR    # the issue's folder: a 50 MB one-line text file, five hostile
+                                   # files and one normal deck, to measure `python -m ingest DIR`
+"""
+from __future__ import annotations
+
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a script: the repository root for `settings`, this folder for conftest
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from conftest import make_pptx  # noqa: E402
+
+REPEATED_WORD = "procurement "
+
+
+def one_line_text(path: Path, megabytes: float = 50, word: str = REPEATED_WORD) -> Path:
+    """A plain-text file of one line (an export, a log): `word` repeated to `megabytes`, no newline."""
+    block = word * ((1 << 20) // len(word) + 1)
+    total = int(megabytes * 1024 * 1024)
+    with open(path, "w", encoding="ascii") as handle:
+        written = 0
+        while written < total:
+            piece = block[: total - written]
+            handle.write(piece)
+            written += len(piece)
+    return path
+
+
+def write_pdf(path: Path, objects: list[bytes]) -> Path:
+    """A PDF from numbered object bodies (object 1 is the catalogue), with a valid xref table."""
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def blank_pdf(path: Path, pages: int = 20_000) -> Path:
+    """A PDF of `pages` A4 pages with nothing on them: no text layer, nothing for OCR to read."""
+    kids = b" ".join(b"%d 0 R" % (3 + i) for i in range(pages))
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % pages]
+    return write_pdf(path, objects + [page] * pages)
+
+
+def inflating_pdf(path: Path, megabytes: int = 1024) -> Path:
+    """A one-page PDF whose one content stream inflates to `megabytes` of spaces (~1 MB on disk)."""
+    compressor = zlib.compressobj(9)
+    chunk = b" " * (1 << 20)
+    stream = b"".join(compressor.compress(chunk) for _ in range(megabytes)) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    return write_pdf(path, objects)
+
+
+def zip_bomb_deck(path: Path, megabytes: int = 520) -> Path:
+    """A real deck with one extra entry that inflates to `megabytes` of zeros (half a MB on disk)."""
+    deck = make_pptx(path.with_suffix(".clean.pptx"), [{"title": "Evaluation grid", "body": "Price 30 points"}])
+    with zipfile.ZipFile(deck) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            new.writestr(info, old.read(info.filename))
+        with new.open("ppt/media/padding.bin", "w", force_zip64=True) as entry:
+            block = b"\0" * (1 << 20)
+            for _ in range(megabytes):
+                entry.write(block)
+    deck.unlink()
+    return path
+
+
+def xxe_docx(path: Path, secret_file: Path) -> Path:
+    """A Word file whose XML declares an external entity pointing at `secret_file`."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Minutes of the steering group MARKER")
+    clean = path.with_suffix(".clean.docx")
+    document.save(str(clean))
+    member = "word/document.xml"
+    with zipfile.ZipFile(clean) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == member:
+                declaration, rest = data.split(b"?>", 1)
+                doctype = b'<!DOCTYPE root [<!ENTITY xxe SYSTEM "file://%s">]>' % str(secret_file).encode()
+                data = declaration + b"?>" + doctype + rest.replace(b"MARKER", b"&xxe;")
+            new.writestr(info, data)
+    clean.unlink()
+    return path
+
+
+def png_named_pdf(path: Path) -> Path:
+    """A real PNG picture under a .pdf name."""
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "white").save(path, format="PNG")
+    return path
+
+
+def normal_deck(path: Path) -> Path:
+    return make_pptx(path, [
+        {"title": "Market consultation", "body": "The city held an open information day for e-bus charging suppliers."},
+        {"title": "Award criteria", "body": "Quality counted for seventy percent and price for thirty percent."},
+    ])
+
+
+def hostile_library(folder: Path, text_megabytes: float = 50) -> Path:
+    """The library of issue 12: the one-line text export, five hostile files and a normal deck."""
+    folder.mkdir(parents=True, exist_ok=True)
+    one_line_text(folder / "export.txt", text_megabytes)
+    zip_bomb_deck(folder / "bomb.pptx")
+    secret = folder.parent / "secret.txt"
+    secret.write_text("TOPSECRET-7f3a")
+    xxe_docx(folder / "entities.docx", secret)
+    png_named_pdf(folder / "picture.pdf")
+    blank_pdf(folder / "blank.pdf")
+    inflating_pdf(folder / "inflating.pdf")
+    normal_deck(folder / "consultation.pptx")
+    return folder
+
+
+if __name__ == "__main__":
+    print(hostile_library(Path(sys.argv[1])))
