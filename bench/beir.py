@@ -8,7 +8,7 @@ Each abstract is a one-section document (title as its title, abstract as its tex
 same `chunk_document` the indexer uses; passages are embedded by the product's embedder (vectors
 cached in bench/.cache/, keyed by model and text), tokenised by `index.lexical.tokenize` in
 their detected language as sync.py does, indexed by `LexicalIndex` and by the FAISS index
-`new_dense_index` picks, and ranked by `index.search`'s `query_forms`, `fuse`, `mode_scores`
+`new_dense_index` picks, and ranked by `index.search`'s `parse_question`, `fuse`, `mode_scores`
 and `rank_pages`, with the abstract as the page. Only the SQLite round trip is skipped.
 
 Tune on train, report test: --tune searches the ranking settings on the 809 train questions and
@@ -35,7 +35,7 @@ from common import ROOT, VectorCache, ndcg_at, recall_at  # noqa: E402
 import settings as config  # noqa: E402
 from index.lexical import LexicalIndex, tokenize, top_k  # noqa: E402
 from index.search import (  # noqa: E402
-    DEFAULT_RANKING, Ranking, foreign_passages, mode_scores, phrase_pairs, query_forms, rank_pages, rescore,
+    DEFAULT_RANKING, Ranking, foreign_passages, mode_scores, parse_question, phrase_pairs, rank_pages, rescore,
 )
 from index.store import new_dense_index  # noqa: E402
 from ingest import Document, PageText, chunk_document, token_counter  # noqa: E402
@@ -103,7 +103,7 @@ def build_collection(folder: Path, settings: config.Settings, cache: VectorCache
     dense = new_dense_index(vectors.shape[1], vectors)
     dense.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
     lexical = LexicalIndex.build(list(range(len(texts))), token_lists)
-    # The library's languages, English first, as the Searcher lists them for query_forms.
+    # The library's languages, English first, as the Searcher lists them for parse_question.
     found = sorted({lang for lang in languages if lang} - {"en"})
     return Collection(documents, dense, vectors, lexical, ("en", *found), passage_languages,
                       tokens=[" ".join(tokens) for tokens in token_lists])
@@ -117,7 +117,7 @@ class Pool:
     lexical_order: np.ndarray  # rows by BM25, best first (those with a positive score)
     dense_all: dict  # row -> cosine, for every row in either order
     lexical_all: np.ndarray  # BM25 score of every row
-    language: str | None = None  # the question's, as query_forms detected it
+    language: str | None = None  # the question's, as parse_question detected it
     question: str = ""
 
 
@@ -125,7 +125,7 @@ def pools_for(collection: Collection, questions: list[str], query_vectors: np.nd
     _, dense_rows = collection.dense.search(query_vectors, MAX_DEPTH)
     pools = []
     for question, vector, rows in zip(questions, query_vectors, dense_rows):
-        forms = query_forms(question, collection.languages)
+        forms = parse_question(question, collection.languages)
         lexical_all = np.zeros(len(collection.lexical), dtype=np.float32)
         for tokens in forms.token_lists:
             np.maximum(lexical_all, collection.lexical.scores(tokens), out=lexical_all)

@@ -241,6 +241,9 @@ def open_searcher(folder: Path, index_dir: Path | None, settings: config.Setting
     embedder = searcher.embedder()
     if not hasattr(embedder.encode_query, "cache_info"):
         embedder.encode_query = functools.lru_cache(maxsize=None)(embedder.encode_query)
+        if hasattr(embedder, "encode_queries"):  # a question with its translations
+            batch = functools.lru_cache(maxsize=None)(lambda texts: embedder.__class__.encode_queries(embedder, list(texts)))
+            embedder.encode_queries = lambda texts: batch(tuple(texts))
     return searcher
 
 

@@ -222,34 +222,24 @@ def default_glossary() -> Glossary:
     return Glossary.load()
 
 
-def translated_forms(
-    query: str,
-    languages: Iterable[str | None],
-    *,
-    texts: bool = True,
-    tokens: bool = True,
-    glossary: Glossary | None = None,
-    language: str | None = "detect",
-) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """Extra forms of a question for a library written in `languages` (see search.QueryForms).
+@dataclass(frozen=True)
+class Translation:
+    """A question in the glossary terms of one other language of the library."""
 
-    For each language of the library other than the question's own, when the glossary knows
-    a term of the question: the translated question for the embedding model (`texts`), and
-    for BM25 (`tokens`) the translated question plus the first MAX_VARIANTS variants of its terms,
-    stemmed with that language's stemmer, as (language, tokens). Nothing when no term matched.
-    `language` is the question's, when the caller has detected it already (None: unknown).
-    """
-    from ingest.language import detect_language
+    language: str
+    text: str  # for an embedding model that reads `language`
+    tokens: list[str]  # for BM25: `text` and the first MAX_VARIANTS variants of its terms, stemmed in `language`
 
+
+def translations(
+    query: str, languages: Iterable[str | None], language: str | None, glossary: Glossary | None = None
+) -> list[Translation]:
+    """The question asked in each language of the library other than its own (`language`, as
+    detected; None: unknown), when the glossary knows one of its terms; nothing otherwise."""
     from .lexical import tokenize
 
-    glossary = glossary or default_glossary()
-    if language == "detect":
-        language = detect_language(query)
-    expansion = glossary.expand(query, languages, language)
-    extra_texts = list(expansion.texts.values()) if texts else []
-    extra_tokens = (
-        [(lang, tokenize(f"{text} {' '.join(expansion.terms[lang])}", lang)) for lang, text in expansion.texts.items()]
-        if tokens else []
-    )
-    return extra_texts, extra_tokens
+    expansion = (glossary or default_glossary()).expand(query, languages, language)
+    return [
+        Translation(target, text, tokenize(f"{text} {' '.join(expansion.terms[target])}", target))
+        for target, text in expansion.texts.items()
+    ]

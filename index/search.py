@@ -5,7 +5,7 @@ The ranking itself is a handful of pure functions on arrays (`fuse`, `rank_pages
 (bench/beir.py, bench/eval.py) call the same functions, so what they measure is what ships.
 
 How a question is answered:
-1. `query_forms` turns it into texts for the embedding model and token lists for BM25 (the
+1. `parse_question` turns it into one `Question`: texts for the embedding model and token lists for BM25 (the
    seam where cross-language expansion plugs in: more texts, more token lists).
 2. Candidates: the `candidates` best passages by cosine (FAISS) and by BM25, pooled.
 3. Every candidate gets *both* scores: its exact cosine from its stored vector, its BM25 score
@@ -34,7 +34,7 @@ import numpy as np
 import settings as config
 
 from .embedder import load_embedder
-from .glossary import translated_forms
+from .glossary import Translation, translations
 from .lexical import query_tokens, tokenize, top_k
 from .store import IndexError_, Snapshot, connect, get_meta, load_snapshot
 
@@ -74,6 +74,11 @@ class Ranking:
     # 0.7435 -> 0.7429; from 0.5 an acronym question loses its first place. Code / number,
     # heading and neighbour-passage bonuses were measured too and rejected (README).
     phrase_bonus: float = 0.4
+    # The procurement glossary's translations of the question (index/glossary.py): asked of BM25
+    # (`glossary`), and of the embedding model in the languages it reads (`glossary_dense`;
+    # multilingual-e5 reads them all, MiniLM none, so for MiniLM this costs nothing).
+    glossary: bool = True
+    glossary_dense: bool = True
 
 
 DEFAULT_RANKING = Ranking()
@@ -83,34 +88,50 @@ ENGLISH = ("en",)
 
 # -- the question ------------------------------------------------------------------------------
 @dataclass
-class QueryForms:
-    """What the retrievers are asked: texts for the embedding model, token lists for BM25.
+class Question:
+    """A question parsed once; every stage reads this object, none parses the text again.
 
-    Each passage keeps the best score any form gives it. Today a question has one text and one
-    token list (its tokens under every language of the library); cross-language expansion adds
-    forms here (a translated text, a glossary's equivalents) without touching the ranking.
+    `tokens` are its BM25 tokens under every language of the library (see `lexical.query_tokens`);
+    `translations` the question in the glossary terms of each other language (index/glossary.py),
+    for BM25 and, where the model reads that language, for the embedding model; `pairs` its
+    adjacent token pairs (see `rescore`).
     """
 
-    texts: list[str]
-    token_lists: list[list[str]]
-    language: str | None = None  # the question's, as detected (None: too short or unclear)
+    text: str
+    language: str | None  # as detected (None: too short or unclear)
+    tokens: list[str]
+    translations: list[Translation] = field(default_factory=list)
+    pairs: list[str] = field(default_factory=list)
+
+    @property
+    def token_lists(self) -> list[list[str]]:
+        """BM25 is asked each of these; a passage keeps the best score any of them gives it."""
+        return [self.tokens, *(t.tokens for t in self.translations)]
+
+    def dense_texts(self, model_languages: Sequence[str] | None) -> list[str]:
+        """The texts the embedding model is asked: the question, and its translations into the
+        languages the model reads (`model_languages` None: all). A passage keeps its best cosine."""
+        return [self.text, *(
+            t.text for t in self.translations if model_languages is None or t.language in model_languages
+        )]
 
 
-def query_forms(query: str, languages: Sequence[str | None] = ("en",), expand: bool = True) -> QueryForms:
-    """The forms of a question for a library written in `languages` (see `lexical.query_tokens`).
-
-    With `expand`, the procurement glossary adds the question in the words of each other language
-    of the library, one BM25 token list per language (index/glossary.py, README "Languages").
-    """
+def parse_question(
+    text: str, languages: Sequence[str | None] = ("en",), ranking: "Ranking | None" = None
+) -> Question:
+    """The question for a library written in `languages` (English first, as the Searcher lists them)."""
     from ingest.language import detect_language
 
+    ranking = ranking or DEFAULT_RANKING
     languages = languages or ("en",)
-    language = detect_language(query)
-    forms = QueryForms(texts=[query], token_lists=[query_tokens(query, languages)], language=language)
-    if expand:
-        _, translated = translated_forms(query, languages, texts=False, language=language)
-        forms.token_lists.extend(tokens for _, tokens in translated)
-    return forms
+    language = detect_language(text)
+    return Question(
+        text=text,
+        language=language,
+        tokens=query_tokens(text, languages),
+        translations=translations(text, languages, language) if ranking.glossary else [],
+        pairs=phrase_pairs(text, language) if ranking.phrase_bonus else [],
+    )
 
 
 # -- ranking: pure functions on arrays --------------------------------------------------------
@@ -318,6 +339,18 @@ def best_sentences(
     return sorted((start, end) for _, start, end in scored[:limit])
 
 
+def _best_of(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:
+    """The `k` best ids of several questions' FAISS results (rows of scores and ids; -1: none),
+    each id by its best score: a question and its translations find `k` candidates together."""
+    if len(ids) == 1:
+        return [int(i) for i in ids[0] if i >= 0]
+    best: dict[int, float] = {}
+    for score, chunk_id in zip(scores.ravel().tolist(), ids.ravel().tolist()):
+        if chunk_id >= 0 and score > best.get(chunk_id, -np.inf):
+            best[chunk_id] = score
+    return sorted(best, key=best.__getitem__, reverse=True)[:k]
+
+
 def _scores_of(ids: np.ndarray, sorted_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """scores[i] for each id of `ids` by its position in `sorted_ids`; 0 for ids not there."""
     if len(sorted_ids) == 0:
@@ -375,11 +408,9 @@ class Searcher:
         index_dir: Path | None = None,
         settings: config.Settings | None = None,
         ranking: Ranking = DEFAULT_RANKING,
-        expand: bool = True,
     ):
         self.settings = settings or config.load()
         self.ranking = ranking
-        self.expand = expand  # glossary translations of the question (see query_forms)
         self.index_dir = Path(index_dir or self.settings.index_dir)
         if not (self.index_dir / "library.sqlite").exists():
             raise IndexError_(f"no index in {self.index_dir}: run `python -m ingest` first")
@@ -440,13 +471,13 @@ class Searcher:
                 allowed = self._allowed_ids(filters) if filters and filters.active() else None
                 if allowed is not None and len(allowed) == 0:
                     return []
-                forms = query_forms(query, self._languages, self.expand)
+                question = parse_question(query, self._languages, self.ranking)
                 vectors = None
                 pool: dict[int, None] = {}
                 if mode != "bm25":
-                    vectors = np.vstack([self.embedder().encode_query(text) for text in forms.texts])
+                    vectors = self._question_vectors(question)
                     pool.update(dict.fromkeys(self._dense_ids(snapshot, vectors, depth, allowed)))
-                lexical_all = self._lexical_scores(snapshot, forms, allowed)
+                lexical_all = self._lexical_scores(snapshot, question, allowed)
                 lexical_rows = top_k(lexical_all, depth) if mode != "dense" else []
                 chunk_ids = snapshot.lexical.chunk_ids
                 pool.update(dict.fromkeys(int(chunk_ids[r]) for r in lexical_rows if lexical_all[r] > 0))
@@ -455,20 +486,28 @@ class Searcher:
                 ids = np.fromiter(pool, dtype=np.int64, count=len(pool))
                 lexical = _scores_of(ids, chunk_ids, lexical_all)
                 dense = (self._vectors(ids, snapshot) @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
-                foreign = self._foreign(forms, ids) if mode == "hybrid" else None
+                foreign = self._foreign(question, ids) if mode == "hybrid" else None
                 scores = mode_scores(dense, lexical, mode, self.ranking, foreign)
-                if mode == "hybrid" and self.ranking.phrase_bonus:
-                    pairs = phrase_pairs(query, forms.language)
-                    scores = rescore(scores, pairs, lambda at: self._tokens(ids[at]), self.ranking, k)
+                if mode == "hybrid":
+                    scores = rescore(scores, question.pairs, lambda at: self._tokens(ids[at]), self.ranking, k)
                 pages = self._best_pages(ids, scores, wanted=k * 2 + 5)
-                return self._results(pages, ids, k, forms, snapshot)
+                return self._results(pages, ids, k, question, snapshot)
             finally:
                 self._end()
 
-    def _lexical_scores(self, snapshot: Snapshot, forms: QueryForms, allowed: np.ndarray | None) -> np.ndarray:
+    def _question_vectors(self, question: Question) -> np.ndarray:
+        """The question's vectors: its own, and its translations' where the model reads them."""
+        embedder = self.embedder()
+        readable = model_languages(embedder)
+        texts = question.dense_texts(readable) if self.ranking.glossary_dense else [question.text]
+        if len(texts) > 1 and hasattr(embedder, "encode_queries"):
+            return embedder.encode_queries(texts)
+        return np.vstack([embedder.encode_query(text) for text in texts])
+
+    def _lexical_scores(self, snapshot: Snapshot, question: Question, allowed: np.ndarray | None) -> np.ndarray:
         """BM25 score of every passage (row order of the lexical index), the best over the forms."""
         scores = np.zeros(len(snapshot.lexical), dtype=np.float32)
-        for tokens in forms.token_lists:
+        for tokens in question.token_lists:
             np.maximum(scores, snapshot.lexical.scores(tokens), out=scores)
         if allowed is not None:
             scores[~np.isin(snapshot.lexical.chunk_ids, allowed)] = 0.0
@@ -495,10 +534,10 @@ class Searcher:
             # (30+ ms when the cores are busy), far more than a flat search of 10k passages.
             if self._id_map is None or self._id_map[0] != snapshot.generation:
                 self._id_map = (snapshot.generation, faiss.vector_to_array(snapshot.dense.id_map))
-            _, rows = faiss.downcast_index(snapshot.dense.index).search(vectors.astype(np.float32), k)
-            return [int(self._id_map[1][r]) for r in rows.ravel() if r >= 0]
-        _, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
-        return [int(i) for i in ids.ravel() if i >= 0]
+            scores, rows = faiss.downcast_index(snapshot.dense.index).search(vectors.astype(np.float32), k)
+            return _best_of(scores, np.where(rows >= 0, self._id_map[1][rows], -1), k)
+        scores, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
+        return _best_of(scores, ids, k)
 
     def _chunk_columns(self, ids, columns: str) -> dict[int, tuple]:
         """`columns` of the passages `ids` from SQLite, by id (in batches under SQLite's limit of
@@ -512,13 +551,13 @@ class Searcher:
                 found[row[0]] = tuple(row[1:])
         return found
 
-    def _foreign(self, forms: QueryForms, ids: np.ndarray) -> np.ndarray | None:
+    def _foreign(self, question: Question, ids: np.ndarray) -> np.ndarray | None:
         """`foreign_passages` of the pool; no lookup where the library holds no such passage."""
         readable = model_languages(self.embedder())
-        if readable is None or forms.language not in readable or set(self._languages) <= set(readable):
+        if readable is None or question.language not in readable or set(self._languages) <= set(readable):
             return None
         found = self._chunk_columns(ids, "language")
-        return foreign_passages(forms.language, [found.get(int(i), (None,))[0] for i in ids], readable)
+        return foreign_passages(question.language, [found.get(int(i), (None,))[0] for i in ids], readable)
 
     def _vectors(self, ids: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """The stored vectors of these passages: from the FAISS index in memory (IndexIDMap2 maps
@@ -581,11 +620,11 @@ class Searcher:
         )
         return {row["id"]: row for row in self._connection.execute(query, ids)}
 
-    def _results(self, pages, ids: np.ndarray, k: int, forms: QueryForms, snapshot: Snapshot) -> list[Result]:
+    def _results(self, pages, ids: np.ndarray, k: int, question: Question, snapshot: Snapshot) -> list[Result]:
         # Fetch text for a few more pages than asked: some may be copies of a shown passage.
         chosen = [int(ids[position]) for _, _, position in pages[: k * 2 + 5]]
         rows = self._rows(chosen)
-        token_set = {t for tokens in forms.token_lists for t in tokens}
+        token_set = {t for tokens in question.token_lists for t in tokens}
         frequencies = snapshot.lexical.document_frequencies(token_set)
         total = max(1, len(snapshot.lexical))
         weights = {t: float(np.log(1 + total / (1 + df))) for t, df in frequencies.items()}

