@@ -146,7 +146,7 @@ class Session:
         import websockets
 
         # The health check sets the XSRF cookie the browser would get with the page.
-        with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=30) as answer:
+        with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=ANSWER_TIMEOUT_S) as answer:
             for header in answer.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
                 if name.strip() == "_streamlit_xsrf":
@@ -312,6 +312,7 @@ class Row:
     load_before: tuple = ()
     load_after: tuple = ()
     client_cpu_s: float = 0.0
+    app_cpu_s: float = 0.0
 
     def summary(self) -> dict:
         def spread(answers):
@@ -326,7 +327,8 @@ class Row:
                "errors": sum(not a.ok for a in self.answers),
                "peak_app_mb": round(self.peak_app_mb), "peak_total_mb": round(self.peak_total_mb),
                "load_before": self.load_before, "load_after": self.load_after,
-               "client_cpu_s": round(self.client_cpu_s, 1)}
+               "client_cpu_s": round(self.client_cpu_s, 1), "app_cpu_s": round(self.app_cpu_s, 1),
+               "app_cpu_ms_per_answer": round(1000 * self.app_cpu_s / max(1, len(self.answers)))}
         if self.upload_window:
             begin, end = self.upload_window
             during = [a for a in self.answers if begin <= a.sent <= end]
@@ -391,7 +393,11 @@ async def drive(url: str, sessions: int, seconds: float, questions: list[str], u
     async def colleague(number: int) -> None:
         chance = random.Random(seed * 1000 + number)
         session = Session(url)
-        await session.open()
+        try:
+            await session.open()
+        except Exception as exc:  # noqa: BLE001 - a colleague who cannot even connect is an error
+            row.answers.append(Answer(0.0, 0.0, False, f"could not connect: {type(exc).__name__}: {exc}"))
+            return
         first = await session.rerun()
         if QUESTION_LABEL not in session.widgets:
             row.answers.append(Answer(0.0, first.seconds, False, first.problem or "no question box"))
@@ -417,10 +423,16 @@ async def drive(url: str, sessions: int, seconds: float, questions: list[str], u
 
         await asyncio.sleep(UPLOAD_AT_S)
         session = Session(url)
-        await session.open()
-        await session.rerun()
         submitted = time.perf_counter() - started
-        run = await session.upload(upload)
+        try:
+            await session.open()
+            await session.rerun()
+            run = await session.upload(upload)
+        except Exception as exc:  # noqa: BLE001 - reported as the upload's outcome
+            row.upload_window = (submitted, time.perf_counter() - started)
+            row.upload_outcome = f"failed: {type(exc).__name__}: {exc}"
+            uploaded.set()
+            return
         row.upload_window = (submitted, time.perf_counter() - started)
         outcome = run.alerts(Alert.SUCCESS) + run.alerts(Alert.ERROR) + run.alerts(Alert.WARNING) + run.alerts(Alert.INFO)
         row.upload_outcome = (outcome[0] if outcome else run.problem or "no outcome shown")[:160]
@@ -440,11 +452,17 @@ def measure(library: Path, index: Path, work: Path, sessions: int, with_upload: 
     row = Row(sessions, with_upload, seconds)
     log = work / f"streamlit-{sessions}-{'upload' if with_upload else 'plain'}.log"
     with app_server(library, index, log, env={"PXS_ADMIN_PASSWORD": ""}) as (url, server):
+        import psutil
+
+        print(f"  app on {url}, pid {server.pid}", file=sys.stderr, flush=True)
+        app = psutil.Process(server.pid)
         row.load_before = tuple(round(x, 2) for x in os.getloadavg())
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        app_before = sum(app.cpu_times()[:2])
         with MemoryWatch(server.pid) as memory:
             asyncio.run(drive(url.replace("localhost", "127.0.0.1"), sessions, seconds, questions,
                               upload if with_upload else None, seed, row))
+        row.app_cpu_s = sum(app.cpu_times()[:2]) - app_before  # its own threads, not the indexing child
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         row.client_cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         row.load_after = tuple(round(x, 2) for x in os.getloadavg())
