@@ -21,6 +21,10 @@ from conftest import ROOT, make_pdf, make_pptx
 
 APP = ROOT / "ui" / "app.py"
 pytestmark = pytest.mark.slow
+# The most one page run may take: a limit, not a wait (a run ends when the page is drawn). A run
+# that indexes starts `python -m ingest` (torch, the model) and, on two cores shared with other
+# jobs, that alone has taken over a minute; the suite's own limit per test is 900 s.
+RUN_LIMIT_S = 600
 
 VIENNA_PAGES = [
     "Exchange report Vienna 2024. Our week with the city of Vienna procurement department.",
@@ -89,7 +93,7 @@ def own_library(tmp_path, monkeypatch) -> config.Settings:
 
 
 def open_app(page: str | None = None, **query) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=120)
+    app = AppTest.from_file(str(APP), default_timeout=RUN_LIMIT_S)
     for key, value in query.items():
         app.query_params[key] = value
     app.run()
@@ -378,7 +382,7 @@ def test_the_right_password_opens_uploading(app_settings, monkeypatch):
 
 
 def test_the_password_can_come_from_streamlit_secrets(app_settings):
-    app = AppTest.from_file(str(APP), default_timeout=120)
+    app = AppTest.from_file(str(APP), default_timeout=RUN_LIMIT_S)
     app.secrets["admin_password"] = "tulips and tenders"
     app.run()
     app.switch_page("library_page.py").run()

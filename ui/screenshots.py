@@ -65,7 +65,7 @@ def app_server(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT,
         )
         url = f"http://localhost:{port}"
         try:
-            _wait_until_healthy(url, server, timeout_s=90)
+            _wait_until_healthy(url, server, timeout_s=300)  # a limit: on a busy machine the start is slow
             yield url, server
         finally:
             os.killpg(server.pid, signal.SIGTERM)  # its own session: the readers' workers go too
