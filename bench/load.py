@@ -378,12 +378,15 @@ class MemoryWatch:
         self._thread.join()
 
 
-async def drive(url: str, sessions: int, seconds: float, questions: list[str], upload: Path | None, seed: int, row: Row) -> None:
+async def drive(url: str, sessions: int, seconds: float, questions: list[str], upload: Path | None, seed: int,
+                row: Row, warmed=None) -> None:
     warm = Session(url)
     await warm.open()
     await warm.rerun()
     await warm.ask(questions[0])  # the model loads, the pages compile: not part of any figure
     await warm.close()
+    if warmed:
+        warmed()
     started = time.perf_counter()
     deadline = started + seconds
     uploaded = asyncio.Event()  # with an upload, colleagues ask until its outcome is shown too
@@ -458,11 +461,12 @@ def measure(library: Path, index: Path, work: Path, sessions: int, with_upload: 
         app = psutil.Process(server.pid)
         row.load_before = tuple(round(x, 2) for x in os.getloadavg())
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-        app_before = sum(app.cpu_times()[:2])
+        app_before = []  # the app's CPU once warm: loading the model is no colleague's question
         with MemoryWatch(server.pid) as memory:
             asyncio.run(drive(url.replace("localhost", "127.0.0.1"), sessions, seconds, questions,
-                              upload if with_upload else None, seed, row))
-        row.app_cpu_s = sum(app.cpu_times()[:2]) - app_before  # its own threads, not the indexing child
+                              upload if with_upload else None, seed, row,
+                              warmed=lambda: app_before.append(sum(app.cpu_times()[:2]))))
+        row.app_cpu_s = sum(app.cpu_times()[:2]) - app_before[0]  # its own threads, not the indexing child
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         row.client_cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         row.load_after = tuple(round(x, 2) for x in os.getloadavg())
