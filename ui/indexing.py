@@ -46,7 +46,9 @@ def run_indexing(
     ]
     child = subprocess.Popen(
         command, cwd=config.PROJECT_ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-        encoding="utf-8", start_new_session=True,  # its own group: the readers' workers are its children
+        # A session of its own, as if started from a terminal: a Ctrl-C meant for the app's terminal
+        # does not cut it short (a run cut short anyway leaves the index at its last commit).
+        encoding="utf-8", start_new_session=True,
     )
     try:
         os.setpriority(os.PRIO_PROCESS, child.pid, INDEXING_NICENESS)
