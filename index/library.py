@@ -4,6 +4,7 @@ Kept apart from `sync.py` (the indexing run itself) and built only on its public
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import settings as config
@@ -27,12 +28,15 @@ def indexing_in_progress(index_dir: Path) -> bool:
     return False
 
 
-def remove_files(paths: list[Path], settings: config.Settings | None = None) -> list[tuple[str, Path]]:
+def remove_files(
+    paths: list[Path], settings: config.Settings | None = None, index_files: Callable[[list[Path]], object] | None = None
+) -> list[tuple[str, Path]]:
     """Take files out of the index (by path: names can repeat); returns (name, path) of each removed.
 
     A file that was recorded as a duplicate of a removed document is indexed in its place, so
-    its content stays searchable. Raises IndexBusy when another run is writing, rather than
-    making the user wait for it with no word. The files on disk are not touched.
+    its content stays searchable (by `index_files(paths)`, by default `update` in this process;
+    the app passes its own, which runs in a child process). Raises IndexBusy when another run is
+    writing, rather than making the user wait for it with no word. The files on disk are not touched.
     """
     settings = settings or config.load()
     if indexing_in_progress(settings.index_dir):
@@ -52,5 +56,5 @@ def remove_files(paths: list[Path], settings: config.Settings | None = None) -> 
     remove_documents([path for _, path in targets], settings)
     waiting = [Path(row["path"]) for row in stand_ins if Path(row["path"]).exists() and str(row["path"]) not in wanted]
     if waiting:
-        update(waiting, settings)
+        (index_files or (lambda files: update(files, settings)))(waiting)
     return targets

@@ -22,6 +22,8 @@ How a question is answered:
 """
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
 import sqlite3
 import threading
@@ -414,23 +416,74 @@ class Searcher:
         self.index_dir = Path(index_dir or self.settings.index_dir)
         if not (self.index_dir / "library.sqlite").exists():
             raise IndexError_(f"no index in {self.index_dir}: run `python -m ingest` first")
-        self._connection: sqlite3.Connection = connect(self.index_dir)
-        self._snapshot: Snapshot | None = None
-        self._languages: tuple[str, ...] = ("en",)
+        # Searches run in parallel (one Streamlit session, one thread): each borrows a SQLite
+        # connection of its own from this pool for its read transaction, and they share the
+        # loaded snapshot (FAISS, BM25, read-only once loaded). A new generation is loaded once,
+        # under `_load_lock`, by the first search that sees it, then published by one assignment.
+        self._own = connect(self.index_dir)  # checks (and, for a new index, creates) the schema
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._opened = [self._own]
+        self._local = threading.local()  # this thread's borrowed connection and snapshot's languages
+        self._published: tuple[Snapshot, tuple[str, ...]] | None = None
+        self._load_lock = threading.Lock()
         self._id_map: tuple[int, np.ndarray] | None = None  # (generation, FAISS row -> chunk id)
-        self._lock = threading.RLock()
 
     # -- state ------------------------------------------------------------------------------
+    @property
+    def _connection(self) -> sqlite3.Connection:
+        """The connection this thread borrowed (see `_reader`); outside one, the Searcher's own."""
+        return getattr(self._local, "connection", None) or self._own
+
+    @property
+    def _languages(self) -> tuple[str, ...]:
+        """The library's languages as of the snapshot this thread's search reads."""
+        return getattr(self._local, "languages", None) or (self._published[1] if self._published else ("en",))
+
+    @contextlib.contextmanager
+    def _reader(self):
+        """Borrow a connection for this thread for the block (nested blocks share it)."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        try:
+            connection = self._idle.get_nowait()
+        except queue.Empty:
+            connection = _reader_connection(self.index_dir)
+            self._opened.append(connection)
+        self._local.connection = connection
+        try:
+            yield
+        finally:
+            if connection.in_transaction:
+                connection.execute("COMMIT")
+            self._local.connection = self._local.languages = None
+            self._idle.put(connection)
+
     def _read(self):
-        """Begin a read transaction and make sure the loaded snapshot is its generation."""
-        self._connection.execute("BEGIN")
-        generation = int(get_meta(self._connection, "generation", "0"))
-        if self._snapshot is None or self._snapshot.generation != generation:
-            self._snapshot = load_snapshot(self.index_dir, self._connection)
-            # English first: questions are most often asked in it, whatever the library holds.
-            found = {r[0] for r in self._connection.execute("SELECT DISTINCT language FROM chunks") if r[0]}
-            self._languages = ("en", *sorted(found - {"en"}))
-        return self._snapshot
+        """Begin a read transaction and return the loaded snapshot of its generation.
+
+        A transaction that began just before another search published a newer generation is
+        begun again (it then sees that one), so no search ever loads an older snapshot back.
+        """
+        connection = self._connection
+        for attempt in range(3):
+            connection.execute("BEGIN")
+            generation = int(get_meta(connection, "generation", "0"))
+            published = self._published
+            if published is not None and published[0].generation > generation and attempt < 2:
+                connection.execute("COMMIT")
+                continue
+            if published is None or published[0].generation != generation:
+                with self._load_lock:
+                    published = self._published
+                    if published is None or published[0].generation != generation:
+                        snapshot = load_snapshot(self.index_dir, connection)
+                        # English first: questions are most often asked in it, whatever the library holds.
+                        found = {r[0] for r in connection.execute("SELECT DISTINCT language FROM chunks") if r[0]}
+                        published = self._published = (snapshot, ("en", *sorted(found - {"en"})))
+            self._local.languages = published[1]
+            return published[0]
+        raise AssertionError("unreachable")
 
     def _end(self) -> None:
         if self._connection.in_transaction:
@@ -438,12 +491,14 @@ class Searcher:
 
     @property
     def generation(self) -> int:
-        return int(get_meta(self._connection, "generation", "0"))
+        with self._reader():
+            return int(get_meta(self._connection, "generation", "0"))
 
     @property
     def model(self) -> str:
         # Questions are always encoded with the model that embedded the passages.
-        return get_meta(self._connection, "model") or self.settings.model
+        with self._reader():
+            return get_meta(self._connection, "model") or self.settings.model
 
     def embedder(self):
         return load_embedder(self.model)
@@ -463,7 +518,7 @@ class Searcher:
         if not query:
             return []
         depth = candidates or self.ranking.candidates
-        with self._lock:
+        with self._reader():
             try:
                 snapshot = self._read()
                 if snapshot.generation == 0:
@@ -532,10 +587,11 @@ class Searcher:
             # Search the inner index and map its row numbers to chunk ids here: IndexIDMap maps
             # them in an OpenMP loop whose thread start-up cost ~3 ms per question on two cores
             # (30+ ms when the cores are busy), far more than a flat search of 10k passages.
-            if self._id_map is None or self._id_map[0] != snapshot.generation:
-                self._id_map = (snapshot.generation, faiss.vector_to_array(snapshot.dense.id_map))
+            id_map = self._id_map  # read once: a search of another generation may replace it
+            if id_map is None or id_map[0] != snapshot.generation:
+                id_map = self._id_map = (snapshot.generation, faiss.vector_to_array(snapshot.dense.id_map))
             scores, rows = faiss.downcast_index(snapshot.dense.index).search(vectors.astype(np.float32), k)
-            return _best_of(scores, np.where(rows >= 0, self._id_map[1][rows], -1), k)
+            return _best_of(scores, np.where(rows >= 0, id_map[1][rows], -1), k)
         scores, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
         return _best_of(scores, ids, k)
 
@@ -653,7 +709,7 @@ class Searcher:
 
     # -- the library ----------------------------------------------------------------------------
     def stats(self) -> dict:
-        with self._lock:
+        with self._reader():
             c = self._connection
             return {
                 "documents": c.execute("SELECT COUNT(*) FROM files WHERE status = 'indexed'").fetchone()[0],
@@ -668,7 +724,7 @@ class Searcher:
 
     def documents(self) -> list[dict]:
         """Every file the index knows, with its passage count and languages."""
-        with self._lock:
+        with self._reader():
             rows = self._connection.execute(
                 "SELECT f.*, COUNT(c.id) AS passages, GROUP_CONCAT(DISTINCT c.language) AS languages"
                 " FROM files f LEFT JOIN chunks c ON c.file_id = f.id GROUP BY f.id ORDER BY f.name"
@@ -677,7 +733,7 @@ class Searcher:
 
     def page_passages(self, document: str, page: int | None = None) -> list[dict]:
         """The passages of one document (optionally one page), in reading order."""
-        with self._lock:
+        with self._reader():
             rows = self._connection.execute(
                 "SELECT c.id, c.page, c.heading, c.text, c.start, c.end, c.ocr, c.language FROM chunks c"
                 " JOIN files f ON f.id = c.file_id WHERE f.name = ? AND (? IS NULL OR c.page IS ?)"
@@ -688,7 +744,7 @@ class Searcher:
 
     def neighbours(self, chunk_id: int, around: int = 1) -> list[dict]:
         """The passages just before and after one passage in its document."""
-        with self._lock:
+        with self._reader():
             row = self._connection.execute("SELECT file_id, ordinal FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
             if row is None:
                 return []
@@ -700,4 +756,20 @@ class Searcher:
         return [dict(r) for r in rows]
 
     def close(self) -> None:
-        self._connection.close()
+        for connection in self._opened:
+            connection.close()
+
+
+def _reader_connection(index_dir: Path) -> sqlite3.Connection:
+    """One more connection for searches: read-only, and never creating a database where the
+    index folder has just been moved away (a rebuild) — the search then says the index is missing."""
+    try:
+        connection = sqlite3.connect(
+            (Path(index_dir) / "library.sqlite").resolve().as_uri() + "?mode=rw", uri=True, timeout=60,
+            isolation_level=None, check_same_thread=False,
+        )
+        connection.execute("PRAGMA query_only=ON")
+    except sqlite3.Error as exc:
+        raise IndexError_(f"the index in {index_dir} cannot be opened ({exc})") from None
+    connection.row_factory = sqlite3.Row
+    return connection

@@ -22,6 +22,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", help="embedding model (default: the bundled all-MiniLM-L6-v2 or $PXS_MODEL)")
     parser.add_argument("--json", action="store_true", help="print the run report as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--progress-json", action="store_true",
+                        help='print each progress event as a JSON line on stdout ({"progress": {...}}), and a '
+                             'failure as {"error": {"kind": "busy"|"unavailable", "message": ...}}; with --json '
+                             "the run report follows as the last line (for a program showing its own progress bar)")
     parser.add_argument("--wait", type=float, default=-1, metavar="SECONDS",
                         help="how long to wait for another indexing run to finish (default: as long as it takes)")
     return parser.parse_args(argv)
@@ -48,6 +52,15 @@ class _Bar:
         self.bar.set_postfix_str(f"{event.chunks_done} passages embedded · {event.stage} {event.current[-40:]}", refresh=True)
         if event.stage == "done":
             self.bar.close()
+
+
+def _print_progress(event) -> None:
+    print(json.dumps({"progress": dataclasses.asdict(event)}, ensure_ascii=False), flush=True)
+
+
+def _print_error(args: argparse.Namespace, kind: str, exc: Exception) -> None:
+    if args.progress_json:
+        print(json.dumps({"error": {"kind": kind, "message": str(exc)}}, ensure_ascii=False), flush=True)
 
 
 def _summary(report) -> str:
@@ -84,13 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     from index import IndexBusy, IndexUnavailable, update
 
     try:
-        report = update(paths, settings, progress=_Bar(sys.stderr.isatty() and not args.quiet and not args.json),
-                        lock_timeout=args.wait)
+        report = update(paths, settings, progress=_print_progress if args.progress_json else
+                        _Bar(sys.stderr.isatty() and not args.quiet and not args.json), lock_timeout=args.wait)
     except IndexBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _print_error(args, "busy", exc)
         return 3
     except IndexUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        _print_error(args, "unavailable", exc)
         return 3
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else _summary(report))
     return 0

@@ -7,8 +7,10 @@ remove, rebuild) get a one-document library of their own.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-import time
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,10 @@ from conftest import ROOT, make_pdf, make_pptx
 
 APP = ROOT / "ui" / "app.py"
 pytestmark = pytest.mark.slow
+# The most one page run may take: a limit, not a wait (a run ends when the page is drawn). A run
+# that indexes starts `python -m ingest` (torch, the model) and, on two cores shared with other
+# jobs, that alone has taken over a minute; the suite's own limit per test is 900 s.
+RUN_LIMIT_S = 600
 
 VIENNA_PAGES = [
     "Exchange report Vienna 2024. Our week with the city of Vienna procurement department.",
@@ -87,7 +93,7 @@ def own_library(tmp_path, monkeypatch) -> config.Settings:
 
 
 def open_app(page: str | None = None, **query) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=120)
+    app = AppTest.from_file(str(APP), default_timeout=RUN_LIMIT_S)
     for key, value in query.items():
         app.query_params[key] = value
     app.run()
@@ -296,6 +302,32 @@ def test_an_uploaded_document_is_searchable_at_once(own_library, tmp_path):
     assert card_document(result_cards(app)[0]) == "training-plan.pdf"
 
 
+def test_an_upload_is_indexed_in_a_child_process_not_in_the_apps(own_library, tmp_path, monkeypatch):
+    import index
+    import index.sync
+    from ui import resources
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("index.update ran in the app's process")
+
+    for module in (index, index.sync, resources):  # every name the app could call it by
+        monkeypatch.setattr(module, "update", not_here, raising=False)
+    app = open_app("upload_page.py")
+    upload(app, ("training-plan.pdf", pdf_bytes(tmp_path, "training-plan.pdf", TRAINING_PAGES), "application/pdf"))
+    assert "Added as uploads/training-plan.pdf: 1 passage, ready to search" in messages(app).replace("\\", "")
+
+
+def test_the_indexing_command_reports_progress_as_json_lines_then_the_report(own_library, tmp_path):
+    make_pdf(own_library.library_dir / "training-plan.pdf", TRAINING_PAGES)
+    run = subprocess.run(
+        [sys.executable, "-m", "ingest", str(own_library.library_dir), "--index", str(own_library.index_dir),
+         "--json", "--progress-json"], cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    stages = [line["progress"]["stage"] for line in lines[:-1]]
+    assert (run.returncode, stages[0], stages[-1], lines[-1]["added"]) == (0, "scan", "done", ["training-plan.pdf"])
+
+
 def test_an_upload_named_with_a_path_is_saved_inside_the_library(own_library, tmp_path):
     app = open_app("upload_page.py")
     upload(app, ("../../etc/passwd.pdf", pdf_bytes(tmp_path, "x.pdf", TRAINING_PAGES), "application/pdf"))
@@ -350,7 +382,7 @@ def test_the_right_password_opens_uploading(app_settings, monkeypatch):
 
 
 def test_the_password_can_come_from_streamlit_secrets(app_settings):
-    app = AppTest.from_file(str(APP), default_timeout=120)
+    app = AppTest.from_file(str(APP), default_timeout=RUN_LIMIT_S)
     app.secrets["admin_password"] = "tulips and tenders"
     app.run()
     app.switch_page("library_page.py").run()
@@ -390,15 +422,13 @@ def test_a_busy_index_is_said_plainly(own_library, monkeypatch):
     assert ("An indexing run is in progress" in shown, "Another indexing run is busy" in shown) == (True, True)
 
 
-# -- speed -------------------------------------------------------------------------------------
-def test_a_warm_question_renders_in_well_under_a_second(app_settings):
-    app = open_app(q="award criteria")  # warm: model and Searcher loaded, page compiled
-    timings, answered = [], []
+# -- one question after another ----------------------------------------------------------------
+def test_each_question_asked_in_turn_gets_its_own_results(app_settings):
+    """How fast they come is measured by bench/load.py, under 1 to 30 sessions: not here."""
+    app = open_app(q="award criteria")
+    answered = []
     for question in ("market consultation suppliers", "electric buses", "quality and price weights"):
         app.text_input(key="q").set_value(question)
-        started = time.perf_counter()
         app.run()
-        timings.append(time.perf_counter() - started)
         answered.append(any(f"for “{question}”" in c.value for c in app.caption) and bool(result_cards(app)))
-    print(f"warm question, search and render through AppTest: {min(timings) * 1000:.0f}-{max(timings) * 1000:.0f} ms")
-    assert (answered, max(timings) < 1.0) == ([True] * 3, True)
+    assert answered == [True] * 3

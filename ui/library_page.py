@@ -102,7 +102,8 @@ def removal(documents: list[dict], settings) -> None:
     if yes.button("Yes, remove it", type="primary", key="remove_confirm"):
         st.session_state.pop(CONFIRM_KEY, None)
         try:
-            removed = remove_files([Path(row["path"])], settings)
+            removed = remove_files([Path(row["path"])], settings,
+                                   index_files=lambda files: resources.index_paths(files, settings))
         except IndexBusy:
             st.session_state[NOTICE_KEY] = ("warning", "Another indexing run is busy; nothing was removed. Try again in a moment.")
             st.rerun()

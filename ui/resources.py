@@ -11,10 +11,11 @@ from pathlib import Path
 import streamlit as st
 
 import settings as config
-from index import IndexBusy, Progress, RunReport, Searcher, update
+from index import IndexBusy, Progress, RunReport, Searcher
 from index.library import indexing_in_progress
 
 from . import source_files
+from .indexing import run_indexing
 
 log = logging.getLogger("pxs.ui")
 
@@ -110,7 +111,9 @@ class ProgressBar:
 
     def __call__(self, event: Progress) -> None:
         total = max(event.files_total, 1)
-        if event.stage == "scan":
+        if event.stage == "wait":
+            self.fraction, text = 0.0, "Waiting for another indexing run to finish…"
+        elif event.stage == "scan":
             self.fraction, text = 0.02, f"Looking through {event.files_total} files…"
         elif event.stage == "read":
             self.fraction = 0.05 + 0.9 * event.files_done / total
@@ -128,13 +131,14 @@ class ProgressBar:
 
 
 def index_paths(paths: list[Path], settings: config.Settings, lock_wait: float | None = None) -> RunReport:
-    """Run index.update on `paths` with a progress bar; raises IndexBusy after `lock_wait` seconds."""
+    """Index `paths` in a child process (ui/indexing.py) with a progress bar; raises IndexBusy
+    after `lock_wait` seconds of waiting for another run."""
     lock_wait = LOCK_WAIT_S if lock_wait is None else lock_wait
     bar = ProgressBar()
     if busy(settings):
         bar.bar.progress(0.0, text="Waiting for another indexing run to finish…")
     try:
-        return update(paths, settings, progress=bar, lock_timeout=lock_wait)
+        return run_indexing(paths, settings, progress=bar, lock_wait=lock_wait)
     finally:
         bar.bar.empty()
 

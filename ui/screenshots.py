@@ -52,8 +52,9 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float) ->
 
 
 @contextlib.contextmanager
-def running_app(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT, env: dict | None = None) -> Iterator[str]:
-    """`streamlit run ui/app.py` on a free port for `library` and `index_dir`; yields its URL."""
+def app_server(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT, env: dict | None = None,
+               ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run ui/app.py` on a free port for `library` and `index_dir`; yields (URL, process)."""
     port = free_port()
     environment = {**os.environ, "PXS_LIBRARY": str(library), "PXS_INDEX": str(index_dir), **(env or {})}
     with open(log_path, "wb") as log:
@@ -64,8 +65,8 @@ def running_app(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT
         )
         url = f"http://localhost:{port}"
         try:
-            _wait_until_healthy(url, server, timeout_s=90)
-            yield url
+            _wait_until_healthy(url, server, timeout_s=300)  # a limit: on a busy machine the start is slow
+            yield url, server
         finally:
             os.killpg(server.pid, signal.SIGTERM)  # its own session: the readers' workers go too
             try:
@@ -73,6 +74,13 @@ def running_app(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+@contextlib.contextmanager
+def running_app(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT, env: dict | None = None) -> Iterator[str]:
+    """`streamlit run ui/app.py` on a free port for `library` and `index_dir`; yields its URL."""
+    with app_server(library, index_dir, log_path, cwd, env) as (url, _):
+        yield url
 
 
 def launch_chromium(playwright):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -49,8 +50,9 @@ def mirror(path: Path) -> Path | None:
     if entry.exists() and _current(entry, source):
         return entry
     entry.parent.mkdir(parents=True, exist_ok=True)
-    staging = entry.with_name(f".{entry.name}.new")
-    staging.unlink(missing_ok=True)
+    # A staging name of this call's own: two sessions showing the same PDF at the same moment
+    # would otherwise unlink each other's staging link (FileNotFoundError in os.replace).
+    staging = entry.with_name(f".{entry.name}.{uuid.uuid4().hex}.new")
     try:
         os.link(source, staging)
     except OSError:
