@@ -46,17 +46,19 @@ class PlainBM25:
 
         return bm25s.tokenize(texts, stopwords=self._stopwords, stemmer=self._stemmer, show_progress=False)
 
-    def search(self, question: str, k: int = 100) -> list[int]:
-        """Rows of the best `k` texts with a positive score, best first."""
+    def scores(self, question: str) -> np.ndarray:
+        """The BM25 score of every text for `question` (zeros when none of its words is indexed)."""
         import bm25s
 
         tokens = bm25s.tokenize([question], stopwords=self._stopwords, stemmer=self._stemmer,
                                 show_progress=False, return_ids=False)
         vocabulary = self._retriever.vocab_dict
-        ids = [[vocabulary[t] for t in tokens[0] if t in vocabulary]]
-        if not ids[0]:
-            return []
-        scores = self._retriever.get_scores(ids[0])
+        ids = [vocabulary[t] for t in tokens[0] if t in vocabulary]
+        return self._retriever.get_scores(ids) if ids else np.zeros(self.size, dtype=np.float32)
+
+    def search(self, question: str, k: int = 100) -> list[int]:
+        """Rows of the best `k` texts with a positive score, best first."""
+        scores = self.scores(question)
         order = np.argsort(-scores, kind="stable")[: min(k, self.size)]
         return [int(row) for row in order if scores[row] > 0]
 
