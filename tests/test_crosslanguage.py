@@ -179,10 +179,10 @@ def test_minilms_low_cosine_for_an_italian_page_no_longer_buries_it(tmp_path, fr
 
 @pytest.mark.slow
 def test_hybrid_beats_bm25_on_the_sample_cross_language_questions(corpus_index):
-    """bench/gold.jsonl cross_language (English questions, answers on es/it/pt/fr pages): hybrid
-    must beat BM25-only on MRR@10 without losing hit@5; with MiniLM's cross-language cosines
-    counted in full (foreign_dense_weight 1.0) it did not (0.435 against 0.537, bench/eval.py)."""
-    from index import DEFAULT_RANKING, Searcher
+    """bench/gold.jsonl cross_language (English questions, answers on es/it/pt/fr pages), with the
+    default model: hybrid must beat BM25-only on MRR@10 without losing hit@5. (MiniLM's side of
+    this, its unreadable cosines kept low, is the foreign_dense_weight test above.)"""
+    from index import Searcher
 
     settings, _ = corpus_index
     gold = [json.loads(line) for line in (ROOT / "bench" / "gold.jsonl").read_text().splitlines() if line.strip()]
@@ -199,11 +199,8 @@ def test_hybrid_beats_bm25_on_the_sample_cross_language_questions(corpus_index):
 
     searcher = Searcher(settings.index_dir, settings)
     hybrid, bm25 = measure(searcher, "hybrid"), measure(searcher, "bm25")
-    before = dataclasses.replace(DEFAULT_RANKING, foreign_dense_weight=1.0)
-    counted_in_full = measure(Searcher(settings.index_dir, settings, before), "hybrid")
     assert len(gold) == 14
     assert hybrid[0] > bm25[0] and hybrid[1] >= bm25[1]
-    assert counted_in_full[0] < bm25[0] < hybrid[0]
 
 
 # -- the real-document gold set -----------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import make_pdf
-from index import Ranking, Searcher, rank_pages, update
+from index import Ranking, Searcher, rank_pages, ranking_for, update
 from index.lexical import query_tokens, tokenize
 from index.search import fuse
 
@@ -163,7 +163,8 @@ def test_bm25_and_dense_modes_stay_available(library):
 
 def test_a_page_holding_the_question_s_words_side_by_side_ranks_first(tmp_path):
     # Page 1 says "incident response"; page 2 has both words, apart and more often (BM25 and the
-    # embedding both prefer it). Ranking.phrase_bonus lifts the page with the phrase above it.
+    # embedding both prefer it). Ranking.phrase_bonus lifts the page with the phrase above it. With
+    # MiniLM, where this was measured: multilingual-e5's cosine already weighs 0.7 and keeps page 2.
     import settings as config
 
     make_pdf(tmp_path / "lib" / "ai.pdf", [
@@ -175,12 +176,13 @@ def test_a_page_holding_the_question_s_words_side_by_side_ranks_first(tmp_path):
         "The evaluation committee met twice in March. Quality counted for seventy percent of the score.",
         "Suppliers were invited to a market consultation on leak detection sensors and data formats.",
     ])
-    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index")
+    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index", model=config.MINILM)
     update([tmp_path / "lib"], settings)
     searcher = Searcher(settings.index_dir, settings)
+    without = Searcher(settings.index_dir, settings, ranking_for(settings.model, phrase_bonus=0.0))
     try:
         assert searcher.search("incident response", k=3)[0].page == 1
-        searcher.ranking = Ranking(phrase_bonus=0.0)
-        assert searcher.search("incident response", k=3)[0].page == 2  # without the bonus
+        assert without.search("incident response", k=3)[0].page == 2
     finally:
         searcher.close()
+        without.close()
