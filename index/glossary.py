@@ -28,8 +28,7 @@ GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
 _WORD = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)  # "dell'offerta": two words
 # Variants of one concept in one target language put into a question's BM25 form: the directive's
 # term and the commonest national one. More variants find more national wording but let one
-# concept outweigh the rest of the question: 2 beat 1, 3, 4 and 8 on both gold sets (README
-# "Languages", bench/crosslang.py); 4 cost the native-language questions 0.16 MRR with MiniLM.
+# concept outweigh the rest of the question (README "Languages").
 MAX_VARIANTS = 2
 
 
