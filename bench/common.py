@@ -7,6 +7,7 @@ chunking re-embeds only the passages whose text changed.
 """
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -92,6 +93,26 @@ class VectorCache:
                 for (digest, _), vector in zip(part, vectors):
                     self._vectors[digest] = vector
         return np.vstack([self._vectors[h] for h in hashes]).astype(np.float32)
+
+
+def memoise_questions(embedder) -> list[int]:
+    """Memoise the embedder's question encodings (one text, or a question with its glossary
+    translations at once) on the instance, so a second search of a question costs no encoding.
+    Returns the list every encoding call appends its number of texts to; `forget_questions` undoes it."""
+    calls: list[int] = []
+    single = functools.lru_cache(maxsize=None)(embedder.encode_query)
+    embedder.encode_query = lambda text: (calls.append(1), single(text))[1]
+    if hasattr(embedder, "encode_queries"):
+        batched = type(embedder).encode_queries
+        several = functools.lru_cache(maxsize=None)(lambda texts: batched(embedder, list(texts)))
+        embedder.encode_queries = lambda texts: (calls.append(len(texts)), several(tuple(texts)))[1]
+    return calls
+
+
+def forget_questions(embedder) -> None:
+    """The embedder's own question encodings again (after `memoise_questions`)."""
+    for name in ("encode_query", "encode_queries"):
+        embedder.__dict__.pop(name, None)
 
 
 # -- metrics --------------------------------------------------------------------------------

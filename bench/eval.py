@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import PlainBM25, PlainDense, best_keys, page_windows, rrf  # noqa: E402
-from common import CACHE_DIR, ROOT, VectorCache, mrr_at  # noqa: E402
+from common import CACHE_DIR, ROOT, VectorCache, memoise_questions, mrr_at  # noqa: E402
 
 import settings as config  # noqa: E402
 from index import DEFAULT_RANKING, Searcher, ranking_for, update  # noqa: E402
@@ -239,11 +238,8 @@ def open_searcher(folder: Path, index_dir: Path | None, settings: config.Setting
     searcher = Searcher(index_dir, settings, ranking)
     # Each question is encoded once per run, not once per mode: the ranking is what is compared.
     embedder = searcher.embedder()
-    if not hasattr(embedder.encode_query, "cache_info"):
-        embedder.encode_query = functools.lru_cache(maxsize=None)(embedder.encode_query)
-        if hasattr(embedder, "encode_queries"):  # a question with its translations
-            batch = functools.lru_cache(maxsize=None)(lambda texts: embedder.__class__.encode_queries(embedder, list(texts)))
-            embedder.encode_queries = lambda texts: batch(tuple(texts))
+    if "encode_query" not in embedder.__dict__:
+        memoise_questions(embedder)
     return searcher
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, VectorCache  # noqa: E402
+from common import ROOT, VectorCache, forget_questions, memoise_questions  # noqa: E402
 
 import settings as config  # noqa: E402
 from index import Searcher, update  # noqa: E402
@@ -145,8 +145,6 @@ def latency(index_dir: Path, settings: config.Settings, vectors: np.ndarray, ask
     Also the product's own share with the question's vector already computed (the encoding is
     the floor's and the product's common cost; what the product adds is the rest).
     """
-    import functools
-
     import faiss
 
     embedder = load_embedder(settings.model)
@@ -166,33 +164,23 @@ def latency(index_dir: Path, settings: config.Settings, vectors: np.ndarray, ask
         started = time.perf_counter()
         searcher.search(question, k=10)
         product.append(time.perf_counter() - started)
-    # The Searcher's embedder is the same cached object: with its encodings memoised (one text, or
-    # a question with its glossary translations at once), a second pass times the rest.
-    single = functools.lru_cache(maxsize=None)(embedder.encode_query)
-    batched = getattr(embedder, "encode_queries", None)
-    texts_asked: list[int] = []  # per question: how many texts the model was asked
-    embedder.encode_query = single
-    if batched is not None:
-        memo = functools.lru_cache(maxsize=None)(lambda texts: batched(list(texts)))
-        embedder.encode_queries = lambda texts: (texts_asked.append(len(texts)), memo(tuple(texts)))[1]
+    # The Searcher's embedder is the same cached object: with its encodings memoised, a second
+    # search of each question times the rest.
+    calls = memoise_questions(embedder)
     try:
         for question in asked:
-            before = len(texts_asked)
             searcher.search(question, k=10)
-            texts_asked[before:] = texts_asked[before:] or [1]
             started = time.perf_counter()
             searcher.search(question, k=10)
             beyond_encoding.append(time.perf_counter() - started)
-            del texts_asked[before + 1:]
     finally:
-        del embedder.encode_query
-        if batched is not None:
-            del embedder.encode_queries
+        forget_questions(embedder)
     searcher.close()
     return {
         "product": product, "floor": floor, "exact": exact_search, "beyond": beyond_encoding,
-        # texts encoded per question: 1, or the question and its translations (multilingual model)
-        "texts": sum(texts_asked) / len(asked),
+        # texts encoded per question (each search makes one encoding call, twice per question):
+        # 1, or the question and its translations (multilingual model)
+        "texts": sum(calls) / (2 * len(asked)),
     }
 
 
