@@ -12,8 +12,7 @@ records into passages and ranks them as the product does, without an index on di
   `new_dense_index` picks;
 - the library's languages: English first, then the detected ones (`Searcher._read`);
 - the question: `parse_question` with the ranking; the embedding model is asked
-  `question.dense_texts(model languages)` when `ranking.glossary_dense`, else the question alone
-  (`Searcher._question_vectors`); FAISS gives `candidates` passages per text, the best
+  `question.dense_texts(model languages)` (`Searcher._question_vectors`); FAISS gives `candidates` passages per text, the best
   `candidates` of them by their best cosine (`_best_of`, `Searcher._dense_ids`); BM25 is the best
   score over `question.token_lists` (`Searcher._lexical_scores`);
 - the pool: those dense candidates, then the `candidates` best by BM25 with a positive score
@@ -142,10 +141,7 @@ class Pool:
 def pools_for(collection: Collection, questions: Sequence[str], cache: VectorCache, ranking: Ranking) -> list[Pool]:
     """Each question parsed with `ranking`, its texts encoded (cached) and searched, its BM25 column."""
     parsed = [parse_question(text.strip(), collection.languages, ranking) for text in questions]
-    text_lists = [
-        question.dense_texts(collection.model_languages) if ranking.glossary_dense else [question.text]
-        for question in parsed
-    ]
+    text_lists = [question.dense_texts(collection.model_languages) for question in parsed]
     vectors = cache.encode_queries([text for texts in text_lists for text in texts])
     faiss_scores, faiss_ids = collection.dense.search(vectors, min(MAX_DEPTH, len(collection.documents)))
     pools, at = [], 0

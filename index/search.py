@@ -111,6 +111,7 @@ class Question:
     tokens: list[str]
     translations: list[Translation] = field(default_factory=list)
     pairs: list[str] = field(default_factory=list)
+    translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
 
     @property
     def token_lists(self) -> list[list[str]]:
@@ -123,7 +124,7 @@ class Question:
 
         A translation replaces only the glossary's terms, so it mixes two languages: a model that
         reads one of them (MiniLM, English) is misled by it rather than helped."""
-        if model_languages is not None:
+        if model_languages is not None or not self.translations_for_model:
             return [self.text]
         return [self.text, *(t.text for t in self.translations)]
 
@@ -143,6 +144,7 @@ def parse_question(
         tokens=query_tokens(text, languages),
         translations=translations(text, languages, language) if ranking.glossary else [],
         pairs=phrase_pairs(text, language) if ranking.phrase_bonus else [],
+        translations_for_model=ranking.glossary_dense,
     )
 
 
@@ -546,7 +548,7 @@ class Searcher:
                 vectors = None
                 pool: dict[int, None] = {}
                 if mode != "bm25":
-                    vectors = self._question_vectors(question, ranking)
+                    vectors = self._question_vectors(question)
                     pool.update(dict.fromkeys(self._dense_ids(snapshot, vectors, depth, allowed)))
                 lexical_all = self._lexical_scores(snapshot, question, allowed)
                 lexical_rows = top_k(lexical_all, depth) if mode != "dense" else []
@@ -566,11 +568,10 @@ class Searcher:
             finally:
                 self._end()
 
-    def _question_vectors(self, question: Question, ranking: Ranking) -> np.ndarray:
+    def _question_vectors(self, question: Question) -> np.ndarray:
         """The question's vectors: its own, and its translations' where the model reads them."""
         embedder = self.embedder()
-        readable = model_languages(embedder)
-        texts = question.dense_texts(readable) if ranking.glossary_dense else [question.text]
+        texts = question.dense_texts(model_languages(embedder))
         if len(texts) > 1 and hasattr(embedder, "encode_queries"):
             return embedder.encode_queries(texts)
         return np.vstack([embedder.encode_query(text) for text in texts])
