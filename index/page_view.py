@@ -46,13 +46,17 @@ def words(text: str) -> list[str]:
     return [w.casefold() for w in _WORD.findall(text)]
 
 
+def picture_pdf(index_dir: Path, kind: str, path: Path, sha256: str) -> tuple[Path | None, str]:
+    """(the PDF that pictures a file's pages, '') or (None, why there is none)."""
+    if kind == "pdf":
+        return (Path(path), "") if Path(path).is_file() else (None, "the file is no longer in the library")
+    return rendition(index_dir, sha256)
+
+
 def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | None, text: str,
               ocr: bool = False, ocr_languages: str = "eng") -> PageView:
     """The page a passage of the file at `path` is on, and its place there."""
-    if kind == "pdf":
-        pdf, why = (Path(path), "") if Path(path).is_file() else (None, "the file is no longer in the library")
-    else:
-        pdf, why = rendition(index_dir, sha256) if sha256 else (None, "no page pictures for this kind of file")
+    pdf, why = picture_pdf(index_dir, kind, path, sha256)
     if pdf is None:
         return PageView(why_not=why)
     import pypdfium2 as pdfium

@@ -16,6 +16,8 @@ FOLDER = "pages"
 
 def rendition(index_dir: Path, sha256: str) -> tuple[Path | None, str]:
     """(the rendition PDF, '') when there is one, else (None, why not)."""
+    if not sha256:
+        return None, "no page pictures for this kind of file"
     folder = Path(index_dir) / FOLDER
     made = folder / f"{sha256}.pdf"
     if made.is_file():
