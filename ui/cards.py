@@ -226,7 +226,7 @@ def card_html(result: Result, open_url: str | None = None, preview: Preview | No
     picture = picture_html(preview, _where(result.document, result.kind, result.page)) if with_picture else ""
     return (
         f'<div class="pxs-card" data-document="{html.escape(result.document, quote=True)}" '
-        f'data-page="{result.page or ""}"><div class="pxs-body"><div class="pxs-main">'
+        f'data-passage="{result.chunk_id}" data-page="{result.page or ""}"><div class="pxs-body"><div class="pxs-main">'
         f'<div><span class="pxs-title">{_escape(title)}</span>'
         f'<span class="pxs-kind">{html.escape(kind_label(result.kind))}</span></div>'
         f'<div class="pxs-where">{" · ".join(where)}</div>'
