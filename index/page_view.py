@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from ingest import RENDERED_KINDS
+
 from .renditions import rendition
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -50,6 +52,8 @@ def picture_pdf(index_dir: Path, kind: str, path: Path, sha256: str) -> tuple[Pa
     """(the PDF that pictures a file's pages, '') or (None, why there is none)."""
     if kind == "pdf":
         return (Path(path), "") if Path(path).is_file() else (None, "the file is no longer in the library")
+    if kind not in RENDERED_KINDS:
+        return None, "a file of this kind has no pages to picture"
     return rendition(index_dir, sha256)
 
 

@@ -31,22 +31,27 @@ def rendition(index_dir: Path, sha256: str) -> tuple[Path | None, str]:
 
 
 def lay_out(index_dir: Path, files: list[tuple[str, str, Path]], timeout_s: float) -> dict[str, str]:
-    """Make the missing renditions of `files` ((sha256, kind, path) of indexed files); drop the
-    renditions no indexed file has. Returns {sha256: reason} of the files that got none."""
+    """Make the missing renditions of `files` ((sha256, kind, path) of the indexed files) and
+    drop those no indexed file has. Returns {sha256: reason} of the files that got none."""
     folder = Path(index_dir) / FOLDER
+    prune(index_dir, {sha for sha, _, _ in files})
     if soffice_path() is None:  # nothing to record: once LibreOffice is installed, they are made
         return {}
-    wanted = {sha: path for sha, kind, path in files if kind in RENDERED_KINDS}
     missing = {
-        sha: Path(path) for sha, path in wanted.items()
-        if not (folder / f"{sha}.pdf").is_file() and not (folder / f"{sha}.failed").is_file()
-        and Path(path).is_file()
+        sha: Path(path) for sha, kind, path in files
+        if kind in RENDERED_KINDS and Path(path).is_file()
+        and not (folder / f"{sha}.pdf").is_file() and not (folder / f"{sha}.failed").is_file()
     }
     failures = to_pdf(missing, folder, timeout_s) if missing else {}
     for sha, reason in failures.items():
         (folder / f"{sha}.failed").write_text(reason + "\n", encoding="utf-8")
+    return failures
+
+
+def prune(index_dir: Path, indexed_shas: set[str]) -> None:
+    """Remove the renditions of contents no indexed file has."""
+    folder = Path(index_dir) / FOLDER
     if folder.is_dir():
         for entry in folder.iterdir():
-            if entry.suffix in (".pdf", ".failed") and entry.stem not in wanted:
+            if entry.suffix in (".pdf", ".failed") and entry.stem not in indexed_shas:
                 entry.unlink(missing_ok=True)
-    return failures

@@ -424,6 +424,7 @@ def remove_documents(paths: list[Path], settings: config.Settings | None = None)
                     writer.remove_file(row["id"])
                     removed.append(row["name"])
             writer.commit()
+            renditions.prune(settings.index_dir, {r["sha256"] for r in writer.files().values() if r["status"] == "indexed"})
         finally:
             writer.close()
     return removed

@@ -109,3 +109,17 @@ def test_a_slide_is_pictured_from_the_rendition_made_when_the_deck_was_indexed(t
     (library / "deck.pptx").unlink()
     update([library], settings)
     assert not (tmp_path / "index" / "pages" / f"{sha}.pdf").exists(), "a deleted deck's pictures go with it"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is absent (CI installs libreoffice-impress-nogui)")
+def test_a_deck_libreoffice_cannot_lay_out_keeps_its_reason_and_is_not_retried(tmp_path):
+    from index.renditions import lay_out, rendition
+
+    broken, sha = tmp_path / "broken.pptx", "ab" * 32
+    broken.write_bytes(b"PK\x03\x04 cut off in the download")
+    failures = lay_out(tmp_path / "index", [(sha, "pptx", broken)], timeout_s=60)
+    assert failures == {sha: "LibreOffice could not lay it out (damaged or password-protected?)"}
+    assert rendition(tmp_path / "index", sha) == (None, failures[sha])
+    assert lay_out(tmp_path / "index", [(sha, "pptx", broken)], timeout_s=60) == {}, "not tried again"
+    view = page_view(tmp_path / "index", "pptx", broken, sha, 1, "anything")
+    assert view.pdf is None and view.why_not == failures[sha]

@@ -4,8 +4,8 @@ page carries a highlight annotation, so "Open at page N" lands on the passage in
 Both are served from Streamlit's static folder, `ui/static/previews/<sha256>/`: a page's picture
 once per page of a file's content (`page-N.webp`), whatever the question; the passage's place and
 its marked copy once per passage (`<passage key>/`). The original file is never written to. The
-folder is held to `settings.preview_cache_mb`, least recently made first, and loses the folders of
-contents no longer in the index.
+folder is held to `settings.preview_cache_mb`, least recently made first; a document removed in the
+app takes its previews with it.
 """
 from __future__ import annotations
 
@@ -126,11 +126,7 @@ def _trim(cache_mb: int) -> None:
         total -= size
 
 
-def forget_others(indexed_shas: set[str]) -> int:
-    """Remove the previews of contents no longer in the index; returns how many."""
-    if not PREVIEW_DIR.is_dir():
-        return 0
-    gone = [folder for folder in PREVIEW_DIR.iterdir() if folder.is_dir() and folder.name not in indexed_shas]
-    for folder in gone:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(gone)
+def forget(sha256: str) -> None:
+    """Remove the previews of a content (when its document leaves the library)."""
+    if sha256:
+        shutil.rmtree(PREVIEW_DIR / sha256, ignore_errors=True)
