@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT  # noqa: E402
+from common import ROOT, forget_questions  # noqa: E402
 from eval import default_index_dir, open_searcher  # noqa: E402
 
 import settings as config  # noqa: E402
@@ -127,6 +127,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     settings = config.load()
     searcher = open_searcher(args.corpus, None, settings)
+    forget_questions(searcher.embedder())  # each question encoded anew, as in the app
     settings = dataclasses.replace(settings, index_dir=default_index_dir(args.corpus, settings))
     documents = searcher.documents()
     layout_figures(documents, settings)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from ingest import RENDERED_KINDS
+from ingest import NOTES_LABEL, RENDERED_KINDS, SLIDE_KINDS
 
 from .renditions import rendition
 
@@ -29,6 +29,8 @@ MIN_RUN = 3
 OCR_DPI = 200
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom
+NOT_LOCATED = "the passage could not be located on the page"
+IN_NOTES = "the passage is in the slide's speaker notes, which the slide does not show"
 
 
 @dataclass
@@ -63,6 +65,10 @@ def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | N
     pdf, why = picture_pdf(index_dir, kind, path, sha256)
     if pdf is None:
         return PageView(why_not=why)
+    if kind in SLIDE_KINDS:  # the speaker notes are in the passage, not on the slide
+        text = text.split(NOTES_LABEL)[0]
+        if not words(text):
+            return PageView(pdf=pdf, page=page, why_not=IN_NOTES)
     import pypdfium2 as pdfium
 
     try:
@@ -74,14 +80,17 @@ def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | N
             return _best_page(document, pdf, text)
         if not 1 <= page <= len(document):
             return PageView(why_not=f"the picture has no page {page}")
-        return _on_page(document, pdf, page, text, ocr, ocr_languages)
+        view = _on_page(document, pdf, page, text, ocr, ocr_languages)
+        if not view.boxes and kind in SLIDE_KINDS:  # a passage that continues the notes
+            view.why_not = f"{NOT_LOCATED}: it may be in the slide's speaker notes, which the slide does not show"
+        return view
     finally:
         document.close()
 
 
 def _best_page(document, pdf: Path, text: str) -> PageView:
     """A section without a page number (Word, OpenDocument text): the page that holds most of it."""
-    best = PageView(pdf=pdf, page=1, why_not="the passage could not be found in the document's pages")
+    best = PageView(pdf=pdf, page=1, why_not="the passage could not be located on the document's pages")
     best_found = 0.0
     for number in range(1, len(document) + 1):
         view, found = _locate(document, pdf, number, text)
@@ -106,7 +115,7 @@ def _locate(document, pdf: Path, page: int, text: str) -> tuple[PageView, float]
     try:
         page_text = textpage.get_text_range()
         if len(page_text) != textpage.count_chars():  # offsets would not be character indices
-            return PageView(pdf=pdf, page=page, why_not="the page's text cannot be matched to the passage"), 0.0
+            return PageView(pdf=pdf, page=page, why_not=NOT_LOCATED), 0.0
         spans = [m.span() for m in _WORD.finditer(page_text)]
         runs, found = _align([page_text[a:b].casefold() for a, b in spans], words(text))
         rects: list[Box] = []
@@ -176,7 +185,7 @@ def _align(page_words: list[str], passage_words: list[str]) -> tuple[list[tuple[
 
 def _view(pdf_page, pdf: Path, page: int, rects: list[Box], found: float, boxes: list[Box] | None = None) -> PageView:
     if not rects:
-        return PageView(pdf=pdf, page=page, why_not="the passage could not be located on the page")
+        return PageView(pdf=pdf, page=page, why_not=NOT_LOCATED)
     boxes = boxes if boxes is not None else [_to_fraction(pdf_page, rect) for rect in rects]
     return PageView(pdf=pdf, page=page, boxes=boxes, rects=rects)
 

@@ -11,6 +11,9 @@ from .cleaning import clean_block
 from .document import Document, PageText, ReadError
 
 
+# Opens a slide's speaker notes in its text: the notes are searchable, but not on the slide itself.
+NOTES_LABEL = "Speaker notes:"
+
 def _shape_texts(shape) -> list[str]:
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
@@ -66,7 +69,7 @@ def slide_page(number: int, title: str, body: list[str], notes: str) -> PageText
     text = "\n".join(([title] if title else []) + parts)
     notes = clean_block(notes)
     if notes:
-        text = f"{text}\nSpeaker notes: {notes}" if text else f"Speaker notes: {notes}"
+        text = f"{text}\n{NOTES_LABEL} {notes}" if text else f"{NOTES_LABEL} {notes}"
     heading = title or (parts[0].split("\n")[0][:90] if parts else "")
     return PageText(number=number, text=text.strip(), heading=heading)
 

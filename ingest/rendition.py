@@ -16,7 +16,8 @@ from .document import ReadError
 from .legacy import convert, soffice_path
 
 # The kinds LibreOffice lays out into pages; PDFs need no rendition, text files have no layout.
-RENDERED_KINDS = frozenset({"pptx", "odp", "ppt", "docx", "odt", "doc"})
+SLIDE_KINDS = frozenset({"pptx", "odp", "ppt"})
+RENDERED_KINDS = SLIDE_KINDS | {"docx", "odt", "doc"}
 BATCH = 20
 
 

@@ -97,15 +97,19 @@ def test_a_slide_is_pictured_from_the_rendition_made_when_the_deck_was_indexed(t
     library = tmp_path / "library"
     make_pptx(library / "deck.pptx", [
         {"title": "Welcome", "body": "Agenda of the exchange week."},
-        {"title": "Electric buses", "body": "The joint procurement of electric buses saved eighteen percent."},
+        {"title": "Electric buses", "body": "The joint procurement of electric buses saved eighteen percent.",
+         "notes": "Mention the framework agreement with three neighbouring municipalities."},
     ])
     settings = dataclasses.replace(config.load(), library_dir=library, index_dir=tmp_path / "index")
     report = update([library], settings)
     sha = hashlib.sha256((library / "deck.pptx").read_bytes()).hexdigest()
     assert (tmp_path / "index" / "pages" / f"{sha}.pdf").is_file() and report.seconds["pages"] > 0
+    notes = "Speaker notes: Mention the framework agreement with three neighbouring municipalities."
     view = page_view(settings.index_dir, "pptx", library / "deck.pptx", sha, 2,
-                     "Electric buses The joint procurement of electric buses saved eighteen percent.")
-    assert view.page == 2 and view.boxes, view
+                     f"Electric buses\nThe joint procurement of electric buses saved eighteen percent.\n{notes}")
+    assert view.page == 2 and view.boxes, view  # the slide's part is marked, the notes are not drawn
+    in_notes = page_view(settings.index_dir, "pptx", library / "deck.pptx", sha, 2, notes)
+    assert (in_notes.boxes, in_notes.why_not) == ([], "the passage is in the slide's speaker notes, which the slide does not show")
     (library / "deck.pptx").unlink()
     update([library], settings)
     assert not (tmp_path / "index" / "pages" / f"{sha}.pdf").exists(), "a deleted deck's pictures go with it"
