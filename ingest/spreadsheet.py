@@ -137,13 +137,17 @@ class WorkbookText:
             self._emit(number, cells)
         header = rows[header_at][1]
         rest = rows[header_at + 1:]
-        if rest and "" in header and _header_like(rest[0][1]):
-            top, sub = _fill_merged(header), rest[0][1]
-            width = max(len(top), len(sub))
-            top, sub = top + [""] * (width - len(top)), sub + [""] * (width - len(sub))
+        first = next(i for i, cell in enumerate(header) if cell)
+        if rest and _header_like(rest[0][1]) and any(
+                cell and i > first and (i >= len(header) or not header[i]) for i, cell in enumerate(rest[0][1])):
+            # Two header rows, the upper one with merged cells: "Price" over "Unit" and "Total".
+            sub = rest[0][1]
+            width = max(len(header), len(sub))
+            top = _fill_merged(header + [""] * (width - len(header)))
+            sub = sub + [""] * (width - len(sub))
             header = [f"{t} / {s}" if t and s and t != s else (t or s) for t, s in zip(top, sub)]
             rest = rest[1:]
-        elif "" in header:
+        elif "" in header[first:]:
             header = _fill_merged(header)
         self._header = header
         for number, cells in rest:
@@ -219,8 +223,11 @@ class WorkbookText:
 
 def read_xlsx(path: Path, max_chars: int, kind: str = "xlsx") -> Document:
     """Cell values as last computed by Excel (not formulas), every worksheet, hidden ones too."""
+    import warnings
+
     import openpyxl
 
+    warnings.filterwarnings("ignore", module="openpyxl")  # "date out of range" and the like: the cell says #VALUE!
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as exc:
@@ -240,7 +247,7 @@ def read_xlsx(path: Path, max_chars: int, kind: str = "xlsx") -> Document:
             if text.full:
                 break
         title = (workbook.properties.title or "").strip() if workbook.properties else ""
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, SyntaxError) as exc:  # SyntaxError: XML ParseError
         raise ReadError(f"corrupt Excel workbook ({type(exc).__name__}: {str(exc)[:120]})") from None
     finally:
         workbook.close()

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from .cleaning import clean_block
-from .document import Document, ReadError, SectionBuilder, characters_capped
+from .document import Document, ReadError, SectionBuilder, characters_capped, cut_at_space
 
 _NOT_TEXT = {"script", "style", "template", "svg", "math", "noscript", "iframe", "object", "canvas", "select", "head"}
 _FURNITURE = {"nav", "header", "footer", "aside", "menu"}
@@ -73,7 +73,6 @@ class _Collector:
         if text:
             hidden, main, heading = self._state()
             self.pieces.append((heading, text, main))
-            self.chars += len(text) + 1
 
     def start(self, tag, attrib) -> None:
         tag = tag.lower() if isinstance(tag, str) else ""
@@ -110,6 +109,7 @@ class _Collector:
             return
         if not self._state()[0]:
             self.line.append(text)
+            self.chars += len(text)  # counted as it comes: one text node may be the whole file
 
     def close(self) -> None:
         self._flush()
@@ -140,14 +140,19 @@ def read(path: Path, max_chars: int) -> Document:
     sections = SectionBuilder(clean_block)
     total, warnings = 0, []
     for heading, text in pieces:
-        if total + len(text) > max_chars:
+        cut = total + len(text) + 1 > max_chars  # +1: the line break that joins it to the text before
+        if cut:
             capped = True
-            break
+            text = cut_at_space(text, max_chars - total - 1)
+            if not text:
+                break
         total += len(text) + 1
         if heading:
             sections.open(text, text)
         else:
             sections.add(text)
+        if cut:
+            break
     if capped:
         warnings.append(characters_capped(max_chars, f"the text after character {total:,}"))
     pages = sections.finish("no extractable text (a page without visible text?)")
