@@ -22,7 +22,6 @@ from pathlib import Path
 
 from .cleaning import normalise
 from .document import Document, PageText, ReadError, characters_capped
-from .sniff import check_zip
 
 ROW_WINDOW = 100
 # Rows looked at for a header before a sheet is taken to have none.
@@ -90,6 +89,7 @@ class WorkbookText:
         self._heading = ""
         self._pending: list[tuple[int, list[str]]] = []  # rows before the header is decided
         self._header: list[str] | None = None
+        self._header_rows: list[list[str]] = []  # as they stand in the sheet, to skip their repeats
         self._header_decided = False
         self._lines: list[str] = []
         self._window: list[int] = []  # first and last row of the open window
@@ -101,7 +101,7 @@ class WorkbookText:
         self._name = name or f"Sheet{self.sheet_number}"
         self._sheet_names.append(self._name)
         self._heading = f"{self._name} (hidden sheet)" if hidden else self._name
-        self._pending, self._header, self._header_decided = [], None, False
+        self._pending, self._header, self._header_rows, self._header_decided = [], None, [], False
         self._sheet_pages = 0
 
     def row(self, number: int, cells: list[str]) -> bool:
@@ -129,19 +129,21 @@ class WorkbookText:
             return  # wait for the row under it: a second header row or the first data row
         self._header_decided = True
         self._pending = []
-        if header_at is None:
+        if header_at is None or header_at + 1 == len(rows):  # no header, or a header over nothing: plain rows
             for number, cells in rows:
                 self._emit(number, cells)
             return
         for number, cells in rows[:header_at]:  # a title or a note above the table
             self._emit(number, cells)
         header = rows[header_at][1]
+        self._header_rows = [header]
         rest = rows[header_at + 1:]
         first = next(i for i, cell in enumerate(header) if cell)
         if rest and _header_like(rest[0][1]) and any(
                 cell and i > first and (i >= len(header) or not header[i]) for i, cell in enumerate(rest[0][1])):
             # Two header rows, the upper one with merged cells: "Price" over "Unit" and "Total".
             sub = rest[0][1]
+            self._header_rows.append(sub)
             width = max(len(header), len(sub))
             top = _fill_merged(header + [""] * (width - len(header)))
             sub = sub + [""] * (width - len(sub))
@@ -157,7 +159,7 @@ class WorkbookText:
         header = self._header
         if not header:
             return " | ".join(c for c in cells if c)
-        if cells[: len(header)] == header[: len(cells)]:
+        if cells in self._header_rows:
             return ""  # the header repeated further down (a printed page's header row)
         parts = []
         for index, cell in enumerate(cells):
@@ -307,13 +309,10 @@ def read_ods(path: Path, max_chars: int, max_uncompressed_mb: int, max_entries: 
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import iterparse
 
+    from .odf import open_package
+
     text = WorkbookText(max_chars)
-    with check_zip(path, max_uncompressed_mb, max_entries) as archive:
-        names = set(archive.namelist())
-        if "META-INF/manifest.xml" in names and b"encryption-data" in archive.read("META-INF/manifest.xml"):
-            raise ReadError("encrypted, password required")
-        if "content.xml" not in names:
-            raise ReadError("corrupt OpenDocument file (no content.xml)")
+    with open_package(path, max_uncompressed_mb, max_entries) as archive:
         try:
             with archive.open("content.xml") as content:
                 number, open_elements = 0, []
