@@ -84,7 +84,7 @@ class WorkbookText:
         self.total = 0
         self.full = False
         self.sheet_number = 0
-        self._sheet_names: list[str] = []
+        self._left_out = ""  # where reading stopped, once the budget is spent
         self._name = ""
         self._heading = ""
         self._pending: list[tuple[int, list[str]]] = []  # rows before the header is decided
@@ -99,7 +99,6 @@ class WorkbookText:
         self._finish_sheet()
         self.sheet_number += 1
         self._name = name or f"Sheet{self.sheet_number}"
-        self._sheet_names.append(self._name)
         self._heading = f"{self._name} (hidden sheet)" if hidden else self._name
         self._pending, self._header, self._header_rows, self._header_decided = [], None, [], False
         self._sheet_pages = 0
@@ -108,10 +107,12 @@ class WorkbookText:
         """Add one row (1-based `number`, cells as text); False once the character budget is spent."""
         if self.full:
             return False
-        while cells and not cells[-1]:
-            cells = cells[:-1]
-        if not cells:
+        end = len(cells)
+        while end and not cells[end - 1]:
+            end -= 1
+        if not end:
             return True
+        cells = cells[:end]
         if not self._header_decided:
             self._pending.append((number, cells))
             self._decide_header()

@@ -304,3 +304,12 @@ def test_real_legacy_xls_goes_through_the_same_sheet_text():
     assert (document.kind, document.title) == ("xls", "base")
     assert [(page.number, page.heading) for page in document.pages] == [(1, "Sheet1")]
     assert document.pages[0].text.startswith("String | 1 | 1.1 | TRUE | FALSE | 2010-10-10")
+
+
+def test_the_app_names_sheets_and_counts_kinds():
+    from ui.cards import kind_label, location_label
+    from ui.library_page import kind_counts, length_label
+
+    assert (location_label("xlsx", 2), location_label("csv", 1), length_label("ods", 3)) == ("sheet 2", "sheet 1", "3 sheets")
+    assert kind_counts({"eforms": 2, "pdf": 3, "xlsx": 1}) == "3 × PDF · 2 × eForms notice (XML) · 1 × Spreadsheet (Excel)"
+    assert all(kind_label(kind) != kind.upper() for kind in ("xlsx", "ods", "csv", "html", "eforms", "image", "rtf"))
