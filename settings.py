@@ -64,6 +64,8 @@ class Settings:
     # OCR gives up on a PDF whose first this many pages hold no text, and stops trying image-only
     # pages once this many pages in a row held none: a blank giant is reported in seconds.
     ocr_empty_pages: int = 10
+    # Page pictures and marked PDF copies the app keeps for result cards (ui/previews.py), in MB.
+    preview_cache_mb: int = 1000
     # An indexing run commits what it has done at least this often (seconds).
     checkpoint_seconds: float = 120.0
     # Tests only: the named point of an indexing run at which it stops and waits to be killed.
@@ -88,6 +90,7 @@ def load() -> Settings:
         zip_max_uncompressed_mb=_int("PXS_ZIP_MAX_MB", 500),
         zip_max_entries=_int("PXS_ZIP_MAX_ENTRIES", 10_000),
         admin_password=env("PXS_ADMIN_PASSWORD") or None,
+        preview_cache_mb=_int("PXS_PREVIEW_CACHE_MB", 1000),
         ocr_languages=env("PXS_OCR_LANGUAGES", "eng+spa+ita+por+fra+deu+pol"),
         ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
         ocr_empty_pages=_int("PXS_OCR_EMPTY_PAGES", 10),

@@ -2,11 +2,13 @@
 
 Knows nothing of Streamlit; reads files only through `ingest`.
 """
+from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
 from .search import DEFAULT_RANKING, Filters, Ranking, Result, Searcher, fuse, rank_pages, ranking_for
 from .store import IndexError_ as IndexUnavailable
 from .sync import IndexBusy, Progress, RunReport, remove_documents, update
 
 __all__ = [
+    "Box", "PageView", "annotated_copy", "page_view", "picture_pdf", "render_page",
     "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
     "fuse", "rank_pages", "ranking_for", "remove_documents", "update",
 ]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-_WORD = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:[-/.][^\W_]+)*", re.UNICODE)
 _SPLIT = re.compile(r"[-/.]")
 
 # Snowball stemmers by ISO 639-1 code (PyStemmer); other languages are only lower-cased.
@@ -66,7 +66,7 @@ def tokenize(text: str, language: str | None = "en") -> list[str]:
     stop = _stopwords(language)
     words: list[str] = []
     to_stem: list[int] = []  # positions in `words` of the words the stemmer gets (not codes, not numbers)
-    for token in _WORD.findall(text.lower()):
+    for token in WORD.findall(text.lower()):
         token = token.strip(".")
         if not token:
             continue

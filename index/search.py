@@ -39,10 +39,13 @@ import settings as config
 
 from .embedder import load_embedder
 from .glossary import Translation, translations
-from .lexical import query_tokens, tokenize, top_k
+from .lexical import WORD, query_tokens, tokenize, top_k
 from .store import IndexError_, Snapshot, connect, get_meta, load_snapshot
 
 MODES = ("hybrid", "dense", "bm25")
+# A card lists the other hits of its document among the best IN_DOCUMENT_POOL pages, at most
+# IN_DOCUMENT_MOST of them.
+IN_DOCUMENT_POOL, IN_DOCUMENT_MOST = 40, 8
 
 
 @dataclass(frozen=True)
@@ -353,6 +356,19 @@ def best_sentences(
     return sorted((start, end) for _, start, end in scored[:limit])
 
 
+def term_spans(text: str, query_token_set: set[str], language: str | None) -> list[tuple[int, int]]:
+    """Spans of the words of `text` that are question terms, compared as BM25 tokens (stemmed)."""
+    is_term: dict[str, bool] = {}
+    spans = []
+    for match in WORD.finditer(text):
+        word = match.group().lower()
+        if word not in is_term:
+            is_term[word] = bool(query_token_set.intersection(tokenize(word, language)))
+        if is_term[word]:
+            spans.append(match.span())
+    return spans
+
+
 def _best_of(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:
     """The `k` best ids of several questions' FAISS results (rows of scores and ids; -1: none),
     each id by its best score: a question and its translations find `k` candidates together."""
@@ -392,8 +408,12 @@ class Result:
     end: int = 0
     ocr: bool = False
     language: str | None = None
-    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in `text`
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # best sentences: spans in `text`
     also_in: list[tuple[str, int | None]] = field(default_factory=list)  # same passage elsewhere
+    terms: list[tuple[int, int]] = field(default_factory=list)  # the question's words: spans in `text`
+    sha256: str = ""  # of the file's content: what its page pictures are kept under
+    # Other pages of the same document among the best candidates, in reading order.
+    in_document: list["Result"] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -689,20 +709,34 @@ class Searcher:
         marks = ",".join("?" * len(ids))
         query = (
             "SELECT c.id, c.file_id, c.page, c.heading, c.text, c.start, c.end, c.ocr, c.language,"
-            f" f.name, f.title, f.kind, f.path FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})"
+            f" f.name, f.title, f.kind, f.path, f.sha256 FROM chunks c JOIN files f ON f.id = c.file_id"
+            f" WHERE c.id IN ({marks})"
         )
         return {row["id"]: row for row in self._connection.execute(query, ids)}
 
     def _results(self, pages, ids: np.ndarray, k: int, question: Question, snapshot: Snapshot) -> list[Result]:
-        # Fetch text for a few more pages than asked: some may be copies of a shown passage.
-        chosen = [int(ids[position]) for _, _, position in pages[: k * 2 + 5]]
+        # Text for more pages than asked: some may be copies of a shown passage, and the rest
+        # are the other hits of the shown documents (`Result.in_document`).
+        chosen = [int(ids[position]) for _, _, position in pages[: max(IN_DOCUMENT_POOL, k * 2 + 5)]]
         rows = self._rows(chosen)
         token_set = {t for tokens in question.token_lists for t in tokens}
         frequencies = snapshot.lexical.document_frequencies(token_set)
         total = max(1, len(snapshot.lexical))
         weights = {t: float(np.log(1 + total / (1 + df))) for t, df in frequencies.items()}
+
+        def result(row, rank: int, score: float) -> Result:
+            return Result(
+                rank=rank, score=round(float(score), 6), document=row["name"], page=row["page"],
+                heading=row["heading"] or "", text=row["text"], title=row["title"] or "", kind=row["kind"] or "",
+                path=row["path"], chunk_id=row["id"], start=row["start"], end=row["end"], ocr=bool(row["ocr"]),
+                language=row["language"], sha256=row["sha256"] or "",
+                highlights=best_sentences(row["text"], token_set, row["language"], weights=weights),
+                terms=term_spans(row["text"], token_set, row["language"]),
+            )
+
         results: list[Result] = []
         by_text: dict[str, Result] = {}
+        not_shown: list[tuple[sqlite3.Row, float]] = []  # the pages after the first k, for `in_document`
         for (_, score, _), chunk_id in zip(pages, chosen):
             row = rows.get(chunk_id)
             if row is None:
@@ -710,18 +744,17 @@ class Searcher:
             fingerprint = " ".join(row["text"].lower().split())[:400]
             if fingerprint in by_text:
                 by_text[fingerprint].also_in.append((row["name"], row["page"]))
-                continue
-            result = Result(
-                rank=len(results) + 1, score=round(float(score), 6), document=row["name"], page=row["page"],
-                heading=row["heading"] or "", text=row["text"], title=row["title"] or "", kind=row["kind"] or "",
-                path=row["path"], chunk_id=chunk_id, start=row["start"], end=row["end"], ocr=bool(row["ocr"]),
-                language=row["language"],
-                highlights=best_sentences(row["text"], token_set, row["language"], weights=weights),
-            )
-            by_text[fingerprint] = result
-            results.append(result)
-            if len(results) >= k:
-                break
+            elif len(results) < k:
+                by_text[fingerprint] = result(row, len(results) + 1, score)
+                results.append(by_text[fingerprint])
+            else:
+                not_shown.append((row, score))
+        for card in results:
+            # Other cards come without their own list: a Result is a tree, not a graph.
+            same = [replace(r, in_document=[]) for r in results if r.document == card.document and r is not card]
+            more = [(row, score) for row, score in not_shown if row["name"] == card.document]
+            same += [result(row, 0, score) for row, score in more[: max(0, IN_DOCUMENT_MOST - len(same))]]
+            card.in_document = sorted(same, key=lambda r: (r.page is None, r.page or 0, r.start or 0))
         return results
 
     # -- the library ----------------------------------------------------------------------------

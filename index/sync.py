@@ -26,6 +26,7 @@ from ingest import (
     Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, read_files, token_counter,
 )
 
+from . import renditions
 from .embedder import load_embedder
 from .lexical import tokenize
 from .store import Writer, connect, get_meta, pause_point, text_hash
@@ -42,7 +43,7 @@ class IndexBusy(Exception):
 class Progress:
     """What a progress bar needs: files read so far, passages embedded so far."""
 
-    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "done"
+    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "pages" | "done"
     files_done: int = 0
     files_total: int = 0
     chunks_done: int = 0
@@ -138,7 +139,7 @@ class _Run:
         self.counter = token_counter(settings.model)
         self.last_commit = time.monotonic()
         self.state = Progress("scan")
-        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0}
+        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "pages": 0.0}
         self.reader_memory = ReaderMemory()
 
     @property
@@ -209,6 +210,7 @@ class _Run:
                 self.writer.remove_file(row["id"])
                 self.report.removed.append(row["name"])
             self._commit()
+            self._lay_out_pages()
         finally:
             self.writer.close()
         self.report.seconds = {k: round(v, 2) for k, v in self.timers.items()}
@@ -347,6 +349,21 @@ class _Run:
             self.report.passages[source.name] = len(rows)
         pause_point("write", self.settings.debug_pause_at)  # rows in an open transaction, not committed
 
+    def _lay_out_pages(self) -> None:
+        """The page pictures of decks and word-processor files (see renditions.py). After the
+        commit: their passages are searchable while LibreOffice lays them out."""
+        clock = time.monotonic()
+        indexed = [row for row in self.writer.files().values() if row["status"] == "indexed"]
+        self.tell(stage="pages")
+        failures = renditions.lay_out(
+            self.settings.index_dir, [(row["sha256"], row["kind"], Path(row["path"])) for row in indexed],
+            self.settings.parse_timeout_s,
+        )
+        names = {row["sha256"]: row["name"] for row in indexed}
+        self.report.warnings.extend((names[sha], f"no page pictures for its previews: {reason}")
+                                    for sha, reason in failures.items())
+        self.timers["pages"] += time.monotonic() - clock
+
     def _commit(self) -> None:
         clock = time.monotonic()
         self.tell(stage="commit")
@@ -407,6 +424,7 @@ def remove_documents(paths: list[Path], settings: config.Settings | None = None)
                     writer.remove_file(row["id"])
                     removed.append(row["name"])
             writer.commit()
+            renditions.prune(settings.index_dir, {r["sha256"] for r in writer.files().values() if r["status"] == "indexed"})
         finally:
             writer.close()
     return removed

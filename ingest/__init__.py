@@ -10,12 +10,15 @@ from .chunking import TokenCounter, chunk_document, token_counter
 from .discover import SourceFile, discover
 from .document import Chunk, Document, PageText, ReadError
 from .readers import load_document
+from .legacy import soffice_path
+from .rendition import RENDERED_KINDS, to_pdf
 from .sniff import EXTENSIONS, supported
 from .worker import ReaderMemory, read_files
 
 __all__ = [
-    "Chunk", "Document", "PageText", "ReadError", "ReaderMemory", "SourceFile", "TokenCounter", "EXTENSIONS",
-    "chunk_document", "discover", "load_document", "read_document", "read_files", "supported", "token_counter",
+    "Chunk", "Document", "PageText", "RENDERED_KINDS", "ReadError", "ReaderMemory", "SourceFile", "TokenCounter",
+    "EXTENSIONS", "chunk_document", "discover", "load_document", "read_document", "read_files", "soffice_path",
+    "supported", "to_pdf", "token_counter",
 ]
 
 

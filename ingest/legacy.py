@@ -48,8 +48,8 @@ def _component_missing(soffice: str, library: str) -> bool:
     return not any(lib.name.startswith(f"{library}.") for lib in libraries)
 
 
-def convert(path: Path, target: str, out_dir: Path, timeout_s: float) -> str:
-    """Run LibreOffice headless to convert `path` into `out_dir`; returns what it printed."""
+def convert(paths: Path | list[Path], target: str, out_dir: Path, timeout_s: float) -> str:
+    """Run LibreOffice headless to convert `paths` (one or several) into `out_dir`; returns what it printed."""
     soffice = soffice_path()
     if soffice is None:
         raise ReadError("LibreOffice is needed for this conversion (install libreoffice-core-nogui)")
@@ -57,7 +57,8 @@ def convert(path: Path, target: str, out_dir: Path, timeout_s: float) -> str:
     command = [
         soffice, "--headless", "--norestore", "--nolockcheck",
         f"-env:UserInstallation={profile.as_uri()}",
-        "--convert-to", target, "--outdir", str(out_dir), str(path),
+        "--convert-to", target, "--outdir", str(out_dir),
+        *(str(p) for p in (paths if isinstance(paths, list) else [paths])),
     ]
     # Its own session, so that a time-out stops the launcher script and soffice.bin together.
     process = subprocess.Popen(

@@ -167,10 +167,43 @@ def test_a_question_finds_the_passage_in_the_right_document_and_page(app_setting
     assert (card_document(best), "page 3" in card_where(best)) == ("reports/vienna-exchange-report.pdf", True)
 
 
-def test_a_pdf_result_links_to_the_document_at_its_page(app_settings):
+def test_a_pdf_result_opens_a_copy_marked_at_the_passage_and_leaves_the_original_alone(app_settings):
+    from pypdf import PdfReader
+
+    original = Path(app_settings.library_dir) / "reports" / "vienna-exchange-report.pdf"
+    before = original.read_bytes()
     app = open_app(q="What weight did quality get in the award criteria?")
     link = re.search(r'href="([^"]+)"', result_cards(app)[0]).group(1)
-    assert re.fullmatch(r"app/static/library/[0-9a-f]{16}/vienna-exchange-report\.pdf#page=3", link)
+    served, page = re.fullmatch(
+        r"app/static/(previews/[0-9a-f]{64}/[0-9a-f]{20}/vienna-exchange-report\.pdf)#page=(\d+)", link).groups()
+    marked = PdfReader(ROOT / "ui" / "static" / served)
+    assert page == "3" and [a.get_object()["/Subtype"] for a in marked.pages[2]["/Annots"]] == ["/Highlight"]
+    assert original.read_bytes() == before
+
+
+def test_a_card_steps_to_the_other_hits_of_its_document(app_settings):
+    app = open_app(q="Vienna market consultation, and the quality weight in the award criteria")
+    at, card = next((i, c) for i, c in enumerate(result_cards(app)) if card_document(c) == "reports/vienna-exchange-report.pdf")
+    passage, shown = re.search(r'data-passage="(\d+)" data-page="(\d+)"', card).groups()
+    step = next(b for b in app.button if b.key in (f"next-{passage}", f"back-{passage}"))
+    target = re.search(r"page (\d+)", step.label).group(1)
+    assert target != shown and f"1 more passage in this document: page {target}" in [c.value for c in app.caption]
+    step.click().run()
+    assert re.search(r'data-page="(\d+)"', result_cards(app)[at]).group(1) == target
+
+
+def test_the_card_shows_the_best_sentences_first_with_the_questions_words_marked():
+    from index import Result
+    from ui.cards import snippet_html
+
+    text = "Vienna 2024\n12\nThe city held a market consultation. Lunch was at noon. Forty suppliers came."
+    best = text.index("The city"), text.index(" Lunch")
+    term = text.index("market"), text.index("market") + len("market")
+    result = Result(rank=1, score=1.0, document="r.pdf", page=2, heading="", text=text, highlights=[best], terms=[term])
+    assert snippet_html(result) == '… The city held a <mark class="pxs-term">market</mark> consultation. …'
+    # Found by meaning alone: the first words, without the bare page number.
+    result.highlights, result.terms = [], []
+    assert snippet_html(result).startswith("Vienna 2024 … The city held")
 
 
 def test_the_same_passage_in_two_documents_is_one_card_naming_both(app_settings):

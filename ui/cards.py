@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from index import Result
 
-from . import source_files
+from . import previews, source_files
+from .previews import Preview
 
 KIND_LABELS = {
     "pdf": "PDF",
@@ -37,6 +40,8 @@ KIND_LABELS = {
 }
 SLIDE_KINDS = {"pptx", "odp", "ppt"}
 SHEET_KINDS = {"xlsx", "ods", "csv", "xls"}
+# Session state: card (its best passage's id) -> the hit of its document it shows.
+FOCUS = "pxs-focus"
 LANGUAGE_NAMES = {
     "en": "English", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "fr": "French",
     "de": "German", "pl": "Polish", "nl": "Dutch", "cs": "Czech", "sv": "Swedish", "da": "Danish",
@@ -80,6 +85,25 @@ CSS = """
 .pxs-score {margin-left: auto; color: #aaa;}
 .pxs-more {color: #444; font-size: 0.9rem; line-height: 1.5; margin-bottom: 0.6rem;}
 .pxs-more-where {color: #777; font-size: 0.8rem;}
+.pxs-text mark.pxs-term {background: #ffd84d; font-weight: 600;}
+.pxs-text .pxs-best {background: #fff6c9;}
+.pxs-body {display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start;}
+.pxs-main {flex: 1 1 22rem; min-width: 0;}
+.pxs-page {flex: 0 0 9.5rem; margin: 0;}
+.pxs-page summary {list-style: none; cursor: zoom-in;}
+.pxs-page summary::-webkit-details-marker {display: none;}
+.pxs-page[open] {flex-basis: 100%; order: 2;}
+.pxs-page[open] summary {cursor: zoom-out;}
+.pxs-shrink, .pxs-page[open] .pxs-enlarge {display: none;}
+.pxs-page[open] .pxs-shrink {display: inline;}
+.pxs-pic {position: relative; line-height: 0; border: 1px solid rgba(49,51,63,0.2); background: #fff;}
+.pxs-pic img {width: 100%; height: auto; display: block;}
+.pxs-pic .pxs-box {position: absolute; background: rgba(255, 212, 0, 0.42); mix-blend-mode: multiply;
+  outline: 1px solid rgba(230, 170, 0, 0.55);}
+.pxs-page-caption {font-size: 0.72rem; color: #777; margin-top: 0.2rem; line-height: 1.2;}
+.pxs-nopic {flex: 0 0 9.5rem; font-size: 0.75rem; color: #888; border: 1px dashed rgba(49,51,63,0.25);
+  padding: 0.6rem; text-align: center; cursor: help;}
+.pxs-whole summary {cursor: pointer; color: #0b5394; font-size: 0.85rem; margin-top: 0.4rem;}
 </style>
 """
 
@@ -114,31 +138,95 @@ def plain(text: str) -> str:
 
 def highlighted_html(text: str, spans: list[tuple[int, int]]) -> str:
     """The passage as safe HTML with the given character spans wrapped in <mark>."""
-    pieces, position = [], 0
-    for start, end in sorted(spans):
-        start, end = max(start, position), min(end, len(text))
-        if start >= end:
-            continue  # overlapping or out of range: never mark text twice
-        pieces.append(_escape(text[position:start]))
-        pieces.append(f"<mark>{_escape(text[start:end])}</mark>")
-        position = end
-    pieces.append(_escape(text[position:]))
+    return marked_html(text, spans, [], sentence_tag="mark")
+
+
+def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[int, int]],
+                sentence_tag: str = "span") -> str:
+    """Safe HTML of `text`: the `sentences` spans set off, the question's `terms` marked in them
+    and elsewhere. Every piece of text is escaped before it is wrapped."""
+    cuts = sorted({0, len(text), *(p for span in (*sentences, *terms) for p in span if 0 <= p <= len(text))})
+    pieces = []
+    for start, end in zip(cuts, cuts[1:]):
+        piece = _escape(text[start:end])
+        if any(a <= start and end <= b for a, b in terms):
+            piece = f'<mark class="pxs-term">{piece}</mark>'
+        if any(a <= start and end <= b for a, b in sentences):
+            piece = f"<{sentence_tag}>{piece}</{sentence_tag}>" if sentence_tag == "mark" else f'<span class="pxs-best">{piece}</span>'
+        pieces.append(piece)
     return "".join(pieces)
+
+
+# A line of nothing but numbers and signs: a page number or a table's stray figures.
+_NUMBER_LINE = re.compile(r"^[\W\d_]*$")
+SNIPPET_WORDS = 45
+
+
+def snippet_html(result: Result) -> str:
+    """What the card shows first: the best sentences, joined by ' … ', with the question's words
+    marked; when no sentence shares a word with the question (the model found it by meaning),
+    the passage's first words. Lines of bare numbers are left out."""
+    text = result.text
+    spans = [span for span in result.highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
+    if not spans:
+        lines = [m.span() for m in re.finditer(r"[^\n]+", text) if not _NUMBER_LINE.match(m.group())]
+        words = 0
+        for start, end in lines:
+            spans.append((start, end))
+            words += len(text[start:end].split())
+            if words >= SNIPPET_WORDS:
+                break
+    pieces = []
+    for start, end in spans:
+        terms = [(max(a, start) - start, min(b, end) - start) for a, b in result.terms if a < end and b > start]
+        pieces.append(marked_html(text[start:end], [], terms))
+    lead = "… " if spans and spans[0][0] > 0 else ""
+    tail = " …" if spans and spans[-1][1] < len(text.rstrip()) else ""
+    return lead + " … ".join(pieces) + tail
 
 
 def _where(document: str, kind: str, page: int | None) -> str:
     return f"{document}, {location_label(kind, page)}"
 
 
-def card_html(result: Result, open_url: str | None = None) -> str:
+def picture_html(preview: Preview | None, where: str) -> str:
+    """The page picture with the passage's boxes on it, enlarged on a click; or, without one, a
+    note whose tooltip says why. None: not drawn yet (the list comes first, pictures after)."""
+    if preview is None:
+        return '<div class="pxs-nopic" title="The page is being drawn">…</div>'
+    if not preview.image_url:
+        return f'<div class="pxs-nopic" title="{html.escape(preview.why_not, quote=True)}">No page picture</div>'
+    boxes = "".join(
+        f'<span class="pxs-box" style="left:{100 * x0:.2f}%;top:{100 * y0:.2f}%;'
+        f'width:{100 * (x1 - x0):.2f}%;height:{100 * (y1 - y0):.2f}%"></span>'
+        for x0, y0, x1, y1 in preview.boxes
+    )
+    caption = (
+        '<span class="pxs-enlarge">Click to enlarge</span><span class="pxs-shrink">Click to shrink</span>'
+        if preview.boxes else html.escape(f"Passage not marked: {preview.why_not}")
+    )
+    return (
+        f'<details class="pxs-page"><summary title="{html.escape(where, quote=True)}: click to enlarge or shrink">'
+        f'<div class="pxs-pic"><img src="{html.escape(preview.image_url, quote=True)}" alt="{html.escape(where, quote=True)}" '
+        f'loading="lazy">{boxes}</div><div class="pxs-page-caption">{caption}</div></summary></details>'
+    )
+
+
+def card_html(result: Result, open_url: str | None = None, preview: Preview | None = None,
+              with_picture: bool = False) -> str:
     """One result card as a single line of HTML (see `_escape` for why a single line)."""
     title = result.title or Path(result.document).stem
     where = [html.escape(result.document), location_label(result.kind, result.page)]
     if result.heading and result.heading != result.title:  # a PDF's heading is often its title
         where.append(html.escape(result.heading))
     foot = []
+    if preview is not None and preview.open_url:
+        open_url = preview.open_url
     if open_url:
-        label = f"Open at {location_label(result.kind, result.page)}" if result.page else "Open the document"
+        if result.page:
+            label = f"Open at {location_label(result.kind, result.page)}"
+        else:  # a section: its page in the rendition
+            label = f"Open at page {preview.page} (as PDF)" if preview is not None and preview.page else "Open the document"
         foot.append(
             f'<a class="pxs-open" href="{html.escape(open_url, quote=True)}" target="_blank" '
             f'rel="noopener">{label} ↗</a>'
@@ -149,13 +237,19 @@ def card_html(result: Result, open_url: str | None = None) -> str:
         others = "; ".join(html.escape(_where(doc, result.kind, page)) for doc, page in result.also_in)
         foot.append(f"<span>Same passage also in: {others}</span>")
     foot.append(f'<span class="pxs-score" title="relevance score">{result.score:.3f}</span>')
+    whole = (
+        f'<details class="pxs-whole"><summary>Show the whole passage</summary>'
+        f'<div class="pxs-text">{marked_html(result.text, result.highlights, result.terms)}</div></details>'
+    )
+    picture = picture_html(preview, _where(result.document, result.kind, result.page)) if with_picture else ""
     return (
-        f'<div class="pxs-card" data-document="{html.escape(result.document, quote=True)}">'
+        f'<div class="pxs-card" data-document="{html.escape(result.document, quote=True)}" '
+        f'data-passage="{result.chunk_id}" data-page="{result.page or ""}"><div class="pxs-body"><div class="pxs-main">'
         f'<div><span class="pxs-title">{_escape(title)}</span>'
         f'<span class="pxs-kind">{html.escape(kind_label(result.kind))}</span></div>'
         f'<div class="pxs-where">{" · ".join(where)}</div>'
-        f'<div class="pxs-text">{highlighted_html(result.text, result.highlights)}</div>'
-        f'<div class="pxs-foot">{"".join(foot)}</div></div>'
+        f'<div class="pxs-text">{snippet_html(result)}</div>{whole}'
+        f'<div class="pxs-foot">{"".join(foot)}</div></div>{picture}</div></div>'
     )
 
 
@@ -194,21 +288,62 @@ def inject_css() -> None:
     st.html(CSS)
 
 
-def render_result(result: Result, searcher) -> None:
-    """Draw one card, and below it the way to more: for a PDF "more from this document"; for
-    slides and sections the whole slide or section (with speaker notes), more, and a download."""
-    is_pdf = result.kind == "pdf"
-    path = Path(result.path)
-    open_url = source_files.open_at_page_url(path, result.page) if is_pdf else None
-    st.markdown(card_html(result, open_url), unsafe_allow_html=True)
+def document_hits(result: Result) -> list[Result]:
+    """The card's passage and the other hits of its document, in reading order."""
+    return sorted([result, *result.in_document], key=lambda r: (r.page is None, r.page or 0, r.start or 0))
+
+
+def _focus(result: Result) -> Result:
+    """The hit of its document the card shows: its best, until the reader steps to another."""
+    chosen = st.session_state.get(FOCUS, {}).get(result.chunk_id)
+    return next((hit for hit in document_hits(result) if hit.chunk_id == chosen), result)
+
+
+def _step_to(result: Result, hit: Result) -> None:
+    st.session_state.setdefault(FOCUS, {})[result.chunk_id] = hit.chunk_id
+
+
+def _document_steps(result: Result, shown: Result) -> None:
+    """'3 more passages in this document: pages 7, 12, 31', and a step to the previous and next."""
+    hits = document_hits(result)
+    if len(hits) < 2:
+        return
+    at = next(i for i, hit in enumerate(hits) if hit.chunk_id == shown.chunk_id)
+    others = [location_label(hit.kind, hit.page) for hit in hits if hit.chunk_id != shown.chunk_id]
+    words = others[0].split()[0] if others[0] != "section" else "sections"
+    numbers = ", ".join(o.split()[-1] for o in others) if words != "sections" else str(len(others))
+    plural = {"page": "pages", "slide": "slides"}.get(words, words) if len(others) > 1 else words
+    text = f"{len(others)} more passage{'s' if len(others) != 1 else ''} in this document: {plural} {numbers}"
+    back, forward, said = st.columns([1.3, 1.3, 5], vertical_alignment="center")
+    if at > 0:
+        back.button(f"◀ {location_label(hits[at - 1].kind, hits[at - 1].page)}", key=f"back-{result.chunk_id}",
+                    on_click=_step_to, args=(result, hits[at - 1]), help="The previous passage in this document")
+    if at < len(hits) - 1:
+        forward.button(f"{location_label(hits[at + 1].kind, hits[at + 1].page)} ▶", key=f"next-{result.chunk_id}",
+                       on_click=_step_to, args=(result, hits[at + 1]), help="The next passage in this document")
+    said.caption(text)
+
+
+def render_result(result: Result, searcher, settings) -> Callable[[], None]:
+    """Draw one card with its text at once, and below it the way to more: the other hits of its
+    document, for a PDF "more from this document", for slides and sections the whole slide or
+    section (with speaker notes) and a download. Returns what draws the page picture into the
+    card, called once every card is on screen."""
+    shown = _focus(result)
+    is_pdf = shown.kind == "pdf"
+    path = Path(shown.path)
+    open_url = source_files.open_at_page_url(path, shown.page) if is_pdf else None
+    card = st.empty()
+    card.markdown(card_html(shown, open_url, None, with_picture=True), unsafe_allow_html=True)
     if is_pdf and open_url is None:
-        st.caption(f"{result.document} is no longer in the library folder, so it cannot be opened.")
-    where = location_label(result.kind, result.page)
+        st.caption(f"{shown.document} is no longer in the library folder, so it cannot be opened.")
+    _document_steps(result, shown)
+    where = location_label(shown.kind, shown.page)
     if is_pdf:
         label, more = "More from this document", st.container()
     else:
-        label = "Show the whole section" if result.page is None else f"Show the whole {where}"
-        if result.kind in SLIDE_KINDS:
+        label = "Show the whole section" if shown.page is None else f"Show the whole {where}"
+        if shown.kind in SLIDE_KINDS:
             label += " with its notes"
         more, download = st.columns([5, 1.4], vertical_alignment="top")
         if path.is_file():
@@ -216,7 +351,7 @@ def render_result(result: Result, searcher) -> None:
                 "Download",
                 data=lambda: path.read_bytes(),  # read only when clicked, not on every search
                 file_name=path.name,
-                mime=MIME_TYPES.get(result.kind) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                mime=MIME_TYPES.get(shown.kind) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                 key=f"download-{result.chunk_id}",
                 on_click="ignore",
                 icon=":material/download:",
@@ -224,20 +359,26 @@ def render_result(result: Result, searcher) -> None:
             )
     with more.expander(label):
         if not is_pdf:
-            passages = searcher.page_passages(result.document, result.page)
+            passages = searcher.page_passages(shown.document, shown.page)
             st.markdown(
-                f'<div class="pxs-text">{_escape(section_text(passages, result.chunk_id))}</div>',
+                f'<div class="pxs-text">{_escape(section_text(passages, shown.chunk_id))}</div>',
                 unsafe_allow_html=True,
             )
             st.divider()
             st.caption("Around this passage in the document")
-        neighbours = searcher.neighbours(result.chunk_id)
+        neighbours = searcher.neighbours(shown.chunk_id)
         if not neighbours:
             st.caption("Nothing else: this passage is the whole document.")
         for passage in neighbours:
             heading = f" · {html.escape(passage['heading'])}" if passage.get("heading") else ""
             st.markdown(
                 f'<div class="pxs-more"><span class="pxs-more-where">'
-                f'{location_label(result.kind, passage["page"])}{heading}</span><br>{_escape(passage["text"])}</div>',
+                f'{location_label(shown.kind, passage["page"])}{heading}</span><br>{_escape(passage["text"])}</div>',
                 unsafe_allow_html=True,
             )
+
+    def draw_picture() -> None:
+        picture = previews.preview(shown, settings.index_dir, settings.ocr_languages, settings.preview_cache_mb)
+        card.markdown(card_html(shown, open_url, picture, with_picture=True), unsafe_allow_html=True)
+
+    return draw_picture

@@ -10,7 +10,7 @@ import streamlit as st
 
 from index import IndexBusy, IndexUnavailable
 from index.library import remove_files
-from ui import access, resources, source_files
+from ui import access, previews, resources, source_files
 from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name, plain
 from ui.uploads import delete_library_file
 
@@ -117,6 +117,7 @@ def removal(documents: list[dict], settings) -> None:
         for _, path in removed:
             problem = delete_library_file(path, settings.library_dir)
             source_files.forget(path)
+            previews.forget(row.get("sha256") or "")
             if problem:
                 notes.append(problem)
         message = f"{row['name']} was removed from the library." + (f" Note: {'; '.join(notes)}." if notes else "")

@@ -122,6 +122,8 @@ class ProgressBar:
             text = f"Understanding the passages ({event.chunks_done} so far)…"
         elif event.stage == "commit":
             self.fraction, text = max(self.fraction, 0.96), "Saving the index…"
+        elif event.stage == "pages":
+            self.fraction, text = max(self.fraction, 0.98), "Drawing the pages of slides and documents for their previews…"
         else:
             self.fraction, text = 1.0, "Done"
         shown = (int(self.fraction * 100), text)

@@ -1,6 +1,7 @@
 """Run the real app in a subprocess and drive it with Chromium: for the browser test and the docs.
 
     python -m ui.screenshots [OUT_DIR]     # docs/screenshots/ by default
+    python -m ui.screenshots previews LIBRARY INDEX [OUT_DIR]   # result cards with their pages
 
 makes the documentation's screenshots on a copy of the sample library (corpus/), with an index
 of its own built on the way, so neither corpus/ nor .index/ is touched: the first start with
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from urllib.parse import quote_plus
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,7 +151,43 @@ def make_docs_screenshots(out_dir: Path) -> list[Path]:
     return shots
 
 
+# Questions about the real library (../shared/realdocs/procurement) whose best card is a table
+# page and a slide: the page previews of README "Page previews".
+PREVIEW_QUESTIONS = (
+    ("6-preview-table.png", "Which data fields must a buyer publish about each contract it awards?"),
+    ("7-preview-slide.png", "What is e-Certis and how does it help with the ESPD?"),
+)
+
+
+def make_preview_screenshots(library: Path, index_dir: Path, out_dir: Path) -> list[Path]:
+    """A result card with its page enlarged, for each of PREVIEW_QUESTIONS, on an indexed library."""
+    from playwright.sync_api import sync_playwright
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with tempfile.TemporaryDirectory(prefix="pxs-screenshots-") as work, \
+            running_app(library, index_dir, Path(work) / "streamlit.log") as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1280, "height": 1200})
+        page.set_default_timeout(600_000)
+        for name, question in PREVIEW_QUESTIONS:
+            page.goto(f"{url}/?q={quote_plus(question)}")
+            card = page.locator(".pxs-card").filter(has=page.locator(".pxs-pic img")).first
+            card.locator(".pxs-pic img").wait_for()
+            card.locator(".pxs-page summary").click()
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=card.locator(".pxs-pic img").element_handle())
+            shots.append(out_dir / name)
+            card.screenshot(path=str(shots[-1]))
+        browser.close()
+    return shots
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
-    for shot in make_docs_screenshots(target):
+    if sys.argv[1:2] == ["previews"]:  # python -m ui.screenshots previews LIBRARY INDEX [OUT_DIR]
+        made = make_preview_screenshots(Path(sys.argv[2]), Path(sys.argv[3]),
+                                        Path(sys.argv[4]) if len(sys.argv) > 4 else ROOT / "docs" / "screenshots")
+    else:
+        made = make_docs_screenshots(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots")
+    for shot in made:
         print(shot, f"{shot.stat().st_size // 1024} KB")

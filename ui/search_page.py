@@ -26,6 +26,7 @@ RESULT_COUNTS = (5, 10, 20, 30)
 # The widget keys double as the URL's parameter names, and a bound filter shows its labels
 # there: ?q=...&type=PDF&doc=reports/x.pdf&lang=Spanish&n=20 (so labels must be unique).
 QUESTION, KINDS, DOCUMENTS, LANGUAGES, COUNT = "q", "type", "doc", "lang", "n"
+FOCUS_QUESTION = "pxs-focus-question"
 
 
 def ask(question: str) -> None:
@@ -70,8 +71,9 @@ def show_examples() -> None:
         st.button(question, key=f"example-{number}", on_click=ask, args=(question,), icon=":material/chat:")
 
 
-def render_results(results, searcher, question: str, filters: Filters) -> None:
-    """The result list: a line saying what was found, then one card per result."""
+def render_results(results, searcher, question: str, filters: Filters, settings) -> None:
+    """The result list: a line saying what was found, one card per result, then the cards' page
+    pictures (drawn after the list, so the answer never waits for them)."""
     cards.inject_css()
     if not results:
         if filters.active():
@@ -84,8 +86,14 @@ def render_results(results, searcher, question: str, filters: Filters) -> None:
         f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{question}”. "
         "The address bar holds this search: copy it to share it with a colleague."
     )
+    if st.session_state.get(FOCUS_QUESTION) != question:  # steps within a document belong to one question
+        st.session_state[FOCUS_QUESTION] = question
+        st.session_state[cards.FOCUS] = {}
+    pictures = []
     for result in results:
-        cards.render_result(result, searcher)
+        pictures.append(cards.render_result(result, searcher, settings))
+    for draw_picture in pictures:
+        draw_picture()
 
 
 def main() -> None:
@@ -125,7 +133,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         results = searcher.search(question, k=count, filters=filters)
-        render_results(results, searcher, question.strip(), filters)
+        render_results(results, searcher, question.strip(), filters, settings)
         log.info("question answered in %.0f ms", (time.perf_counter() - started) * 1000)
     except IndexUnavailable as problem:
         resources.show_index_problem(problem, settings)

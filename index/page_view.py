@@ -1,0 +1,253 @@
+"""Where a passage stands on its page: the page's picture, and the passage's lines on it.
+
+A result names a page of a file. Its picture comes from a PDF: the file itself, or for slides and
+word-processor files the rendition made when they were indexed (renditions.py), where slide N is
+page N and a Word section is found on whichever page holds its words. The passage is located by
+its words, not its characters: the page's words (pdfium's text layer, or Tesseract's word boxes
+on a scanned page) are aligned with the passage's (difflib), so spacing, hyphenation, ligatures
+and quotes that the readers cleaned up do not matter, and the runs that match become rectangles.
+
+Nothing here raises for a bad page: a `PageView` says why it has no picture or no highlight.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from ingest import RENDERED_KINDS
+
+from .renditions import rendition
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Of a passage's words, at least this share must be found in order on the page for a highlight.
+MIN_FOUND = 0.5
+# In a long passage, matching runs shorter than this are chance (the same "the" elsewhere).
+MIN_RUN = 3
+# Tesseract reads a page rendered at this many pixels per inch.
+OCR_DPI = 200
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+@dataclass
+class PageView:
+    """A result's page as a picture: `pdf` page `page` (1-based); `boxes` the passage on it as
+    fractions of the shown page (top-left origin, for drawing over the picture); `rects` the same
+    in the PDF's own coordinates (for an annotation). `why_not` says what is missing and why."""
+
+    pdf: Path | None = None
+    page: int | None = None
+    boxes: list[Box] = field(default_factory=list)
+    rects: list[Box] = field(default_factory=list)
+    why_not: str = ""
+
+
+def words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def picture_pdf(index_dir: Path, kind: str, path: Path, sha256: str) -> tuple[Path | None, str]:
+    """(the PDF that pictures a file's pages, '') or (None, why there is none)."""
+    if kind == "pdf":
+        return (Path(path), "") if Path(path).is_file() else (None, "the file is no longer in the library")
+    if kind not in RENDERED_KINDS:
+        return None, "a file of this kind has no pages to picture"
+    return rendition(index_dir, sha256)
+
+
+def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | None, text: str,
+              ocr: bool = False, ocr_languages: str = "eng") -> PageView:
+    """The page a passage of the file at `path` is on, and its place there."""
+    pdf, why = picture_pdf(index_dir, kind, path, sha256)
+    if pdf is None:
+        return PageView(why_not=why)
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(pdf))
+    except Exception as exc:  # noqa: BLE001 - pdfium's errors are many; each means "no picture"
+        return PageView(why_not=f"the page cannot be drawn ({exc})")
+    try:
+        if page is None:
+            return _best_page(document, pdf, text)
+        if not 1 <= page <= len(document):
+            return PageView(why_not=f"the picture has no page {page}")
+        return _on_page(document, pdf, page, text, ocr, ocr_languages)
+    finally:
+        document.close()
+
+
+def _best_page(document, pdf: Path, text: str) -> PageView:
+    """A section without a page number (Word, OpenDocument text): the page that holds most of it."""
+    best = PageView(pdf=pdf, page=1, why_not="the passage could not be found in the document's pages")
+    best_found = 0.0
+    for number in range(1, len(document) + 1):
+        view, found = _locate(document, pdf, number, text)
+        if found > best_found:
+            best, best_found = view, found
+        if found > 0.9:
+            break
+    return best
+
+
+def _on_page(document, pdf: Path, page: int, text: str, ocr: bool, ocr_languages: str) -> PageView:
+    view, _ = _locate(document, pdf, page, text)
+    if not view.boxes and ocr:
+        view, _ = _locate_by_ocr(document, pdf, page, text, ocr_languages)
+    return view
+
+
+def _locate(document, pdf: Path, page: int, text: str) -> tuple[PageView, float]:
+    """The passage on one page through its text layer; (view, share of its words found)."""
+    pdf_page = document[page - 1]
+    textpage = pdf_page.get_textpage()
+    try:
+        page_text = textpage.get_text_range()
+        if len(page_text) != textpage.count_chars():  # offsets would not be character indices
+            return PageView(pdf=pdf, page=page, why_not="the page's text cannot be matched to the passage"), 0.0
+        spans = [m.span() for m in _WORD.finditer(page_text)]
+        runs, found = _align([page_text[a:b].casefold() for a, b in spans], words(text))
+        rects: list[Box] = []
+        for first, last in runs:
+            start, end = spans[first][0], spans[last][1]
+            for index in range(textpage.count_rects(start, end - start)):
+                left, bottom, right, top = textpage.get_rect(index)
+                rects.append((left, bottom, right, top))
+    finally:
+        textpage.close()
+    return _view(pdf_page, pdf, page, rects, found), found
+
+
+def _locate_by_ocr(document, pdf: Path, page: int, text: str, languages: str) -> tuple[PageView, float]:
+    """A scanned page: Tesseract's word boxes stand in for the text layer."""
+    try:
+        import pytesseract
+
+        pdf_page = document[page - 1]
+        scale = OCR_DPI / 72
+        image = pdf_page.render(scale=scale).to_pil()
+        data = pytesseract.image_to_data(image, lang=languages, output_type=pytesseract.Output.DICT, timeout=60)
+    except Exception as exc:  # noqa: BLE001 - no Tesseract, a timeout, a damaged page
+        return PageView(pdf=pdf, page=page, why_not=f"the scanned page's words could not be located ({exc})"), 0.0
+    boxes, page_words = [], []
+    for word, left, top, width, height in zip(data["text"], data["left"], data["top"], data["width"], data["height"]):
+        for piece in words(word):
+            page_words.append(piece)
+            boxes.append((left, top, left + width, top + height))
+    runs, found = _align(page_words, words(text))
+    width, height = image.size
+    fractions = [
+        (min(boxes[i][0] for i in range(a, b + 1)) / width, min(boxes[i][1] for i in range(a, b + 1)) / height,
+         max(boxes[i][2] for i in range(a, b + 1)) / width, max(boxes[i][3] for i in range(a, b + 1)) / height)
+        for a, b in _lines(runs, boxes)
+    ]
+    rects = [_to_pdf(pdf_page, box) for box in fractions]
+    return _view(pdf_page, pdf, page, rects, found, fractions), found
+
+
+def _lines(runs: list[tuple[int, int]], boxes: list[Box]) -> list[tuple[int, int]]:
+    """Split runs of OCR words where a new line starts (a word left of the one before it)."""
+    lines = []
+    for first, last in runs:
+        start = first
+        for i in range(first + 1, last + 1):
+            if boxes[i][0] < boxes[i - 1][0]:
+                lines.append((start, i - 1))
+                start = i
+        lines.append((start, last))
+    return lines
+
+
+def _align(page_words: list[str], passage_words: list[str]) -> tuple[list[tuple[int, int]], float]:
+    """The runs of `page_words` (first, last index) that match the passage in order, and the
+    share of the passage's words they hold."""
+    if not passage_words or not page_words:
+        return [], 0.0
+    matcher = SequenceMatcher(None, page_words, passage_words, autojunk=False)
+    shortest = MIN_RUN if len(passage_words) >= 4 * MIN_RUN else 1
+    blocks = [b for b in matcher.get_matching_blocks() if b.size >= shortest]
+    found = sum(b.size for b in blocks) / len(passage_words)
+    if found < MIN_FOUND:
+        return [], found
+    return [(b.a, b.a + b.size - 1) for b in blocks], found
+
+
+def _view(pdf_page, pdf: Path, page: int, rects: list[Box], found: float, boxes: list[Box] | None = None) -> PageView:
+    if not rects:
+        return PageView(pdf=pdf, page=page, why_not="the passage could not be located on the page")
+    boxes = boxes if boxes is not None else [_to_fraction(pdf_page, rect) for rect in rects]
+    return PageView(pdf=pdf, page=page, boxes=boxes, rects=rects)
+
+
+# pdfium maps between the page's coordinates and a device of this many units a side.
+_DEVICE = 10_000
+
+
+def _to_fraction(pdf_page, rect: Box) -> Box:
+    """A rectangle in PDF coordinates (left, bottom, right, top) as fractions of the shown page."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    xs, ys = [], []
+    for x, y in ((rect[0], rect[1]), (rect[2], rect[3])):
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        pdfium_c.FPDF_PageToDevice(pdf_page.raw, 0, 0, _DEVICE, _DEVICE, 0, x, y, dx, dy)
+        xs.append(dx.value / _DEVICE)
+        ys.append(dy.value / _DEVICE)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _to_pdf(pdf_page, box: Box) -> Box:
+    """Fractions of the shown page as a rectangle in PDF coordinates (left, bottom, right, top)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    xs, ys = [], []
+    for fx, fy in ((box[0], box[1]), (box[2], box[3])):
+        px, py = ctypes.c_double(), ctypes.c_double()
+        pdfium_c.FPDF_DeviceToPage(pdf_page.raw, 0, 0, _DEVICE, _DEVICE, 0, int(fx * _DEVICE), int(fy * _DEVICE), px, py)
+        xs.append(px.value)
+        ys.append(py.value)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def render_page(pdf: Path, page: int, width_px: int, out: Path) -> None:
+    """Draw page `page` of `pdf`, `width_px` wide, into the image file `out` (format by suffix)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        pdf_page = document[page - 1]
+        width, _ = pdf_page.get_size()
+        image = pdf_page.render(scale=width_px / max(width, 1.0)).to_pil()
+        staged = out.with_name(f".{out.name}.part")
+        image.save(staged, format=out.suffix.lstrip(".").upper().replace("JPG", "JPEG"), quality=80)
+        staged.replace(out)
+    finally:
+        document.close()
+
+
+def annotated_copy(pdf: Path, page: int, rects: list[Box], out: Path) -> None:
+    """A copy of `pdf` whose page `page` carries a highlight annotation over `rects`.
+
+    Written as an incremental update: the original bytes, then the annotation, so the copy costs
+    one file copy whatever the document's size, and any viewer shows the mark.
+    """
+    from pypdf import PdfWriter
+    from pypdf.annotations import Highlight
+    from pypdf.generic import ArrayObject, FloatObject
+
+    writer = PdfWriter(str(pdf), incremental=True)
+    quads = ArrayObject()
+    for left, bottom, right, top in rects:
+        quads.extend(FloatObject(v) for v in (left, top, right, top, left, bottom, right, bottom))
+    bounds = (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    writer.add_annotation(page - 1, Highlight(rect=bounds, quad_points=quads, highlight_color="ffd400", printing=True))
+    staged = out.with_name(f".{out.name}.part")
+    with open(staged, "wb") as handle:
+        writer.write(handle)
+    staged.replace(out)
