@@ -45,6 +45,8 @@ def _print_result(result, as_json: bool, query: str) -> None:
     where = f"p. {result.page}" if result.page is not None else "section"
     if result.kind in ("pptx", "odp", "ppt"):
         where = f"slide {result.page}"
+    elif result.kind in ("xlsx", "ods", "csv", "xls") and result.page is not None:
+        where = f"sheet {result.page}"
     heading = f" — {result.heading}" if result.heading else ""
     print(f"{result.rank}. {result.document} ({where}){heading}  [{result.score:.4f}]")
     text = " ".join(result.text.split())

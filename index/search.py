@@ -770,6 +770,8 @@ class Searcher:
                 "duplicates": c.execute("SELECT COUNT(*) FROM files WHERE status = 'duplicate'").fetchone()[0],
                 "failed": c.execute("SELECT COUNT(*) FROM files WHERE status = 'failed'").fetchone()[0],
                 "generation": int(get_meta(c, "generation", "0")),
+                "kinds": dict(c.execute(
+                    "SELECT kind, COUNT(*) FROM files WHERE status = 'indexed' GROUP BY kind ORDER BY kind").fetchall()),
             }
 
     def documents(self) -> list[dict]:

@@ -265,12 +265,12 @@ class _Run:
                     result, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens,
                     max_passages=self.settings.file_max_passages,
                 )
-                self.report.pages_read += len(result.pages)
+                self.report.pages_read += result.page_count or len(result.pages)
                 for warning in result.warnings:
                     self.report.warnings.append((source.name, warning))
                 batch.append(_Pending(
                     source, sha, result.kind, result.title,
-                    len(result.pages) if result.pages and result.pages[0].number else None,
+                    result.page_count,
                     result.warnings, chunks, row["id"] if row else None,
                     row is not None and row["status"] == "indexed",
                 ))

@@ -69,6 +69,12 @@ class Document:
     pages: list[PageText]
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def page_count(self) -> int | None:
+        """Pages, slides or sheets (a long sheet is several page texts of one number); None for sections."""
+        numbers = {page.number for page in self.pages if page.number is not None}
+        return len(numbers) or None
+
 
 def cut_at_space(text: str, limit: int) -> str:
     """`text` shortened to at most `limit` characters, at a space or line break when one is near."""

@@ -1,8 +1,8 @@
 """Legacy Office files (.ppt, .doc, .xls): LibreOffice converts them, the modern readers read them.
 
 No maintained Python library reads the old binary formats well, and LibreOffice does: a .ppt
-becomes a .pptx (slide numbers and speaker notes kept), a .doc a .docx (headings kept), and
-each sheet of an .xls a CSV file, read as one section per sheet under the sheet's name.
+becomes a .pptx (slide numbers and speaker notes kept), a .doc a .docx (headings kept), and an
+.xls an .xlsx (sheet names, hidden sheets and computed values kept), read as any workbook.
 
 Each conversion gets a private LibreOffice profile, so conversions running in parallel (the
 worker reads two files at once) do not fight over one profile's lock, and a time limit a little
@@ -11,9 +11,7 @@ process behind.
 """
 from __future__ import annotations
 
-import csv
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -22,24 +20,18 @@ from pathlib import Path
 
 import settings as config
 
-from .cleaning import clean_block
-from .document import Document, PageText, ReadError
+from .document import Document, ReadError
 from .sniff import check_zip
 
 # kind -> (--convert-to target, LibreOffice component library, application, Debian package)
 _CONVERSIONS = {
     "ppt": ("pptx", "libsdlo", "LibreOffice Impress", "libreoffice-impress-nogui"),
     "doc": ("docx", "libswlo", "LibreOffice Writer", "libreoffice-writer-nogui"),
-    # UTF-8, comma-separated, values as displayed, every sheet to its own file (the final -1).
-    "xls": (
-        'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1',
-        "libsclo", "LibreOffice Calc", "libreoffice-calc-nogui",
-    ),
+    "xls": ("xlsx", "libsclo", "LibreOffice Calc", "libreoffice-calc-nogui"),
 }
 # Share of the file's parse time limit given to LibreOffice (the worker's limit is the whole).
 CONVERSION_SHARE_OF_PARSE_TIMEOUT = 0.9
 _NOT_CONVERTED = "legacy .{kind} file: LibreOffice could not convert it (damaged or password-protected?)"
-_SHEET_WRITTEN = re.compile(r"^Writing sheet (.+) -> (.+\.csv)\s*$", re.MULTILINE)
 
 
 def soffice_path() -> str | None:
@@ -103,66 +95,31 @@ def read(path: Path, kind: str, settings: config.Settings) -> Document:
         # a leading dash in a user's file name must not change how it parses its arguments.
         source = work / f"document.{kind}"
         shutil.copyfile(path, source)
-        output = convert(source, target, work, settings.parse_timeout_s * CONVERSION_SHARE_OF_PARSE_TIMEOUT)
-        if kind == "xls":
-            document = _read_sheets(work, output, settings.zip_max_uncompressed_mb)
-        else:
-            converted = work / f"document.{target}"
-            if not converted.is_file():
-                raise ReadError(_NOT_CONVERTED.format(kind=kind))
-            # What LibreOffice wrote is a new container: a small .doc can convert to a zip bomb.
-            try:
-                check_zip(converted, settings.zip_max_uncompressed_mb, settings.zip_max_entries).close()
-            except ReadError as exc:
-                raise ReadError(f"converted by LibreOffice, {exc.reason}") from None
-            document = _read_converted(converted, kind)
+        convert(source, target, work, settings.parse_timeout_s * CONVERSION_SHARE_OF_PARSE_TIMEOUT)
+        converted = work / f"document.{target}"
+        if not converted.is_file():
+            raise ReadError(_NOT_CONVERTED.format(kind=kind))
+        # What LibreOffice wrote is a new container: a small .doc can convert to a zip bomb.
+        try:
+            check_zip(converted, settings.zip_max_uncompressed_mb, settings.zip_max_entries).close()
+        except ReadError as exc:
+            raise ReadError(f"converted by LibreOffice, {exc.reason}") from None
+        document = _read_converted(converted, kind, settings.file_max_chars)
     if document.title in ("document", ""):
         document.title = path.stem.replace("_", " ")
     document.kind = kind
     return document
 
 
-def _read_converted(converted: Path, kind: str) -> Document:
+def _read_converted(converted: Path, kind: str, max_chars: int) -> Document:
     if kind == "ppt":
         from . import pptx
 
         return pptx.read(converted)
+    if kind == "xls":
+        from . import spreadsheet
+
+        return spreadsheet.read_xlsx(converted, max_chars)
     from . import docx
 
     return docx.read(converted)
-
-
-def _read_sheets(work: Path, output: str, max_mb: int) -> Document:
-    """One section per non-empty sheet, headed by the sheet's name, rows as 'cell | cell' lines.
-
-    The sheets LibreOffice wrote are held to the zip-bomb limit (PXS_ZIP_MAX_MB), as the
-    unpacked parts of a modern workbook would be.
-    """
-    written = [(name, Path(csv_path)) for name, csv_path in _SHEET_WRITTEN.findall(output)]
-    if not written:  # LibreOffice's message changed: fall back to the files it left
-        written = [(p.stem.removeprefix("document-"), p) for p in sorted(work.glob("document*.csv"))]
-    if not written:
-        raise ReadError(_NOT_CONVERTED.format(kind="xls"))
-    total = sum(path.stat().st_size for _, path in written if path.is_file())
-    if total > max_mb * 1024 * 1024:
-        raise ReadError(f"rejected: its sheets convert to {total / 1024 / 1024:.0f} MB of text (limit {max_mb} MB; zip bomb?)")
-    sheets: list[PageText] = []
-    for name, csv_path in written:
-        if not csv_path.is_file():
-            continue
-        lines = [name]
-        with open(csv_path, encoding="utf-8", errors="replace", newline="") as handle:
-            try:
-                for row in csv.reader(handle):
-                    # Merged cells come out once and empty elsewhere; repeated values are data.
-                    cells = [cell.strip() for cell in row if cell.strip()]
-                    if cells:
-                        lines.append(" | ".join(cells))
-            except csv.Error as exc:  # a cell beyond csv's field limit (128 KB)
-                raise ReadError(f"legacy .xls file: sheet '{name}' could not be read ({exc})") from None
-        text = clean_block("\n".join(lines))
-        if len(lines) > 1 and text:
-            sheets.append(PageText(number=None, text=text, heading=name))
-    if not sheets:
-        raise ReadError("no extractable text (empty workbook?)")
-    return Document(kind="xls", title="", pages=sheets)

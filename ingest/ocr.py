@@ -124,8 +124,9 @@ def _is_real_line(line: str) -> bool:
 class PageOcr:
     """Callable `page_index -> text or None` for one PDF; `warnings` says what OCR could not do."""
 
-    def __init__(self, path: Path, languages: list[str], page_timeout_s: float, budget_s: float):
+    def __init__(self, path: Path, languages: list[str], page_timeout_s: float, budget_s: float, render=None):
         self.path = path
+        self._render_image = render  # page_index -> grayscale PIL image; default: pdfium renders the PDF page
         self.languages = languages
         self.page_timeout_s = page_timeout_s
         self.deadline = time.monotonic() + budget_s
@@ -192,6 +193,12 @@ class PageOcr:
         return self._document
 
     def _render(self, page_index: int):
+        if self._render_image is not None:
+            try:
+                return self._render_image(page_index)
+            except Exception as exc:  # a damaged frame of a TIFF, a truncated JPEG
+                self._warnings.append(f"page {page_index + 1}: could not be decoded for OCR ({str(exc)[:120]})")
+                return None
         document = self._open()
         if document is None:
             return None
@@ -249,8 +256,11 @@ class PageOcr:
         return self.problems + [f"pages without a text layer where OCR found no text: {page_ranges(self._no_text)}"]
 
 
-def page_reader(path: Path, settings: config.Settings) -> PageOcr | None:
-    """The OCR callback for one PDF's image-only pages, or None where Tesseract is not installed."""
+def page_reader(path: Path, settings: config.Settings, render=None) -> PageOcr | None:
+    """The OCR callback for one PDF's image-only pages, or None where Tesseract is not installed.
+
+    `render` (page index -> grayscale image) replaces pdfium for files that are images already.
+    """
     if not tesseract_available():
         return None
     languages = ocr_languages(settings.ocr_languages)
@@ -264,4 +274,5 @@ def page_reader(path: Path, settings: config.Settings) -> PageOcr | None:
         languages,
         page_timeout_s=settings.ocr_page_timeout_s,
         budget_s=settings.parse_timeout_s * OCR_SHARE_OF_PARSE_TIMEOUT,
+        render=render,
     )

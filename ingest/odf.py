@@ -63,17 +63,28 @@ _DEFAULT_TITLES = {
 }
 
 
-def _load_parts(path: Path, max_uncompressed_mb: int, max_entries: int) -> tuple[Element, Element | None]:
-    """content.xml and meta.xml (when present) as element trees; ReadError when unreadable."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    with check_zip(path, max_uncompressed_mb, max_entries) as archive:
+def open_package(path: Path, max_uncompressed_mb: int, max_entries: int) -> zipfile.ZipFile:
+    """The OpenDocument container, checked: within the zip-bomb limits, not encrypted, with a content.xml."""
+    archive = check_zip(path, max_uncompressed_mb, max_entries)
+    try:
         names = set(archive.namelist())
         if "META-INF/manifest.xml" in names and b"encryption-data" in archive.read("META-INF/manifest.xml"):
             raise ReadError("encrypted, password required")
         if "content.xml" not in names:
             raise ReadError("corrupt OpenDocument file (no content.xml)")
+    except BaseException:
+        archive.close()
+        raise
+    return archive
+
+
+def _load_parts(path: Path, max_uncompressed_mb: int, max_entries: int) -> tuple[Element, Element | None]:
+    """content.xml and meta.xml (when present) as element trees; ReadError when unreadable."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    with open_package(path, max_uncompressed_mb, max_entries) as archive:
+        names = set(archive.namelist())
         try:
             content = fromstring(archive.read("content.xml"))
             meta = fromstring(archive.read("meta.xml")) if "meta.xml" in names else None

@@ -35,7 +35,35 @@ def _read_kind(path: Path, settings: config.Settings) -> Document:
         return docx.read(path)
     if kind in ("txt", "md"):
         return text.read(path, settings.file_max_chars)
+    if kind in ("xlsx", "ods", "csv"):
+        return _read_spreadsheet(kind, path, settings)
+    if kind == "html":
+        from . import webpage
+
+        return webpage.read(path, settings.file_max_chars)
+    if kind == "eforms":
+        from . import eforms
+
+        return eforms.read(path)
+    if kind == "image":
+        from . import image
+
+        return image.read(path, settings)
+    if kind == "rtf":
+        from . import rtf
+
+        return rtf.read(path, settings.file_max_chars)
     return _read_other(kind, path, settings)
+
+
+def _read_spreadsheet(kind: str, path: Path, settings: config.Settings) -> Document:
+    from . import spreadsheet
+
+    if kind == "xlsx":
+        return spreadsheet.read_xlsx(path, settings.file_max_chars)
+    if kind == "ods":
+        return spreadsheet.read_ods(path, settings.file_max_chars, settings.zip_max_uncompressed_mb, settings.zip_max_entries)
+    return spreadsheet.read_csv(path, settings.file_max_chars)
 
 
 def _pdf_ocr(path: Path, settings: config.Settings):

@@ -12,6 +12,8 @@ then fails its CRC check.
 """
 from __future__ import annotations
 
+import mmap
+import re
 import zipfile
 from pathlib import Path
 
@@ -24,15 +26,34 @@ EXTENSIONS = {
     ".docx": "docx", ".docm": "docx",
     ".txt": "txt", ".text": "txt",
     ".md": "md", ".markdown": "md",
-    ".odt": "odt", ".odp": "odp",
+    ".odt": "odt", ".odp": "odp", ".ods": "ods",
     ".ppt": "ppt", ".doc": "doc", ".xls": "xls",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".csv": "csv", ".tsv": "csv",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".xml": "eforms",
+    ".rtf": "rtf",
+    ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
 }
+# Kinds whose files are text, recognised by their name and then by a look at their content.
+_TEXT_KINDS = ("txt", "md", "csv", "html", "eforms")
 
 _ODF_MIMETYPES = {
     "application/vnd.oasis.opendocument.text": "odt",
     "application/vnd.oasis.opendocument.presentation": "odp",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
 }
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+# A password-protected XLSX, DOCX or PPTX is not a ZIP: Office wraps the encrypted package in an
+# OLE container, in a stream of this name.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+# The root elements of eForms notices (UBL 2.3, OP-TED eForms SDK), in the first bytes of the file.
+_EFORMS_ROOT = re.compile(
+    rb"<(?:\w+:)?(ContractNotice|PriorInformationNotice|ContractAwardNotice|BusinessRegistrationInformationNotice)\b"
+    rb"[^>]*urn:oasis:names:specification:ubl:schema:xsd:"
+)
+_HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
 
 
 def supported(path: Path) -> bool:
@@ -89,7 +110,7 @@ def _zip_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
             if any(n.startswith("word/") for n in names):
                 return "docx"
             if any(n.startswith("xl/") for n in names):
-                raise ReadError("unsupported file type: Excel workbook (.xlsx)")
+                return "xlsx"
     raise ReadError("unsupported file type: a ZIP archive that is not an office document")
 
 
@@ -111,6 +132,24 @@ def _looks_like_text(head: bytes) -> bool:
     return printable / len(head) > 0.95
 
 
+def _ole_encrypted(path: Path) -> bool:
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data.find(_ENCRYPTED_PACKAGE) >= 0
+
+
+def _text_kind(by_name: str | None, head: bytes) -> str | None:
+    """The kind of a text file: HTML and eForms notices by their first tags, others by their name."""
+    if not _looks_like_text(head):
+        return None
+    if _HTML_START.match(head[:4096]):
+        return "html"
+    if by_name == "eforms":
+        if _EFORMS_ROOT.search(head):
+            return "eforms"
+        raise ReadError("unsupported file type: an XML file that is not an eForms notice")
+    return by_name if by_name in _TEXT_KINDS else None
+
+
 def detect_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
     """The file's kind by content; raises ReadError with the reason when it is not readable."""
     with open(path, "rb") as handle:
@@ -123,12 +162,20 @@ def detect_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
     if head.startswith(b"PK\x03\x04"):
         return _zip_kind(path, max_uncompressed_mb, max_entries)
     if head.startswith(_OLE_MAGIC):
+        if _ole_encrypted(path):
+            raise ReadError("encrypted, password required")
         # Legacy Office files share one container; the extension tells which application.
         if by_name in ("ppt", "doc", "xls"):
             return by_name
         raise ReadError("unsupported file type: legacy Office file with an unknown extension")
-    if by_name in ("txt", "md") and _looks_like_text(head):
-        return by_name
-    if by_name in ("pdf", "pptx", "docx", "odt", "odp", "ppt", "doc", "xls"):
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"  # whatever its name: a photo saved as .pdf is still read as the photo it is
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if by_name in _TEXT_KINDS:
+        kind = _text_kind(by_name, head)
+        if kind:
+            return kind
+    if by_name is not None:
         raise ReadError(f"not a real {path.suffix.lower()} file (content does not match its extension)")
     raise ReadError(f"unsupported file type ({path.suffix or 'no extension'})")

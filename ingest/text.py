@@ -41,6 +41,21 @@ def _read_text(path: Path, max_chars: int) -> str:
     return _read_at_most(path, "cp1252", max_chars, errors="replace")
 
 
+def text_encoding(path: Path) -> str:
+    """The encoding of a file read a line at a time (CSV): UTF-16 by its byte-order mark, else
+    UTF-8 when its first megabyte decodes as such, else cp1252 (old Windows exports)."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return "cp1252"
+    return "utf-8-sig"
+
+
 def read(path: Path, max_chars: int) -> Document:
     """Read a text or Markdown file, at most `max_chars` characters of it (the rest is reported)."""
     text = _read_text(path, max_chars + 1)  # one more tells whether there was more

@@ -49,7 +49,7 @@ def _context():
         # which multiprocessing re-runs in each child started from a script (streamlit, pytest)
         # unless the server already holds it. One that is not installed is skipped here.
         _CONTEXT.set_forkserver_preload([
-            "__main__", "ingest.readers", "ingest.ocr", "pypdf", "pptx", "docx", "defusedxml.ElementTree", "pytesseract",
+            "__main__", "ingest.readers", "ingest.ocr", "pypdf", "pptx", "docx", "defusedxml.ElementTree", "pytesseract", "openpyxl",
         ])
     return _CONTEXT
 

@@ -114,6 +114,80 @@ def png_named_pdf(path: Path) -> Path:
     return path
 
 
+def million_row_xlsx(path: Path, rows: int = 1_000_000) -> Path:
+    """A real workbook whose one sheet holds a header and `rows` rows of lots and prices (~10 MB).
+
+    openpyxl writes the header; the sheet's XML is then written directly, a block of rows at a
+    time, because writing a million rows through openpyxl takes minutes.
+    """
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Prices"
+    book.active.append(["Lot", "Unit price", "Quantity"])
+    template = path.with_suffix(".template.xlsx")
+    book.save(template)
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(template) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
+        for info in old.infolist():
+            if info.filename != member:
+                new.writestr(info, old.read(info.filename))
+                continue
+            head, _, tail = old.read(member).decode().partition("</sheetData>")
+            head = head.replace("<dimension ref=\"A1:C1\"/>", f"<dimension ref=\"A1:C{rows + 1}\"/>")
+            with new.open(member, "w", force_zip64=True) as entry:
+                entry.write(head.encode())
+                for start in range(2, rows + 2, 10_000):
+                    entry.write("".join(
+                        f'<row r="{n}"><c r="A{n}"><v>{n - 1}</v></c><c r="B{n}"><v>{200 + n % 97}.19</v></c>'
+                        f'<c r="C{n}"><v>{n % 7 + 1}</v></c></row>' for n in range(start, min(start + 10_000, rows + 2))
+                    ).encode())
+                entry.write(b"</sheetData>" + tail.encode())
+    template.unlink()
+    return path
+
+
+def corrupt_xlsx(path: Path, workbook: Path) -> Path:
+    """A copy of a real workbook whose first sheet's XML breaks off in the middle of a row."""
+    with zipfile.ZipFile(workbook) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            new.writestr(info, data)
+    return path
+
+
+def one_line_html(path: Path, megabytes: float = 50) -> Path:
+    """A minified web page of one line: `megabytes` of table rows, no newline anywhere."""
+    row = "<tr><td>Lot</td><td>Street lighting maintenance</td><td>120000 EUR</td></tr>"
+    block = row * ((1 << 20) // len(row) + 1)
+    total = int(megabytes * 1024 * 1024)
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write("<!DOCTYPE html><html><head><title>Price list</title></head><body><table>")
+        written = 0
+        while written < total:
+            piece = block[: total - written]
+            handle.write(piece)
+            written += len(piece)
+        handle.write("</table></body></html>")
+    return path
+
+
+def xxe_notice(path: Path, secret_file: Path) -> Path:
+    """An eForms contract notice whose DOCTYPE declares an external entity pointing at `secret_file`."""
+    path.write_text(
+        '<?xml version="1.0"?>\n'
+        f'<!DOCTYPE ContractNotice [<!ENTITY xxe SYSTEM "file://{secret_file}">]>\n'
+        '<ContractNotice xmlns="urn:oasis:names:specification:ubl:schema:xsd:ContractNotice-2"'
+        ' xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"'
+        ' xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2">'
+        "<cac:ProcurementProject><cbc:Name>Street lighting &xxe;</cbc:Name></cac:ProcurementProject>"
+        "</ContractNotice>"
+    )
+    return path
+
+
 def normal_deck(path: Path) -> Path:
     return make_pptx(path, [
         {"title": "Market consultation", "body": "The city held an open information day for e-bus charging suppliers."},

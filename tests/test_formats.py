@@ -354,7 +354,7 @@ def test_legacy_doc_is_read_with_its_headings(tmp_path):
 
 @pytest.mark.slow
 @needs_calc
-def test_legacy_xls_is_read_one_section_per_sheet(tmp_path):
+def test_legacy_xls_is_read_one_page_per_sheet(tmp_path):
     from odf.opendocument import OpenDocumentSpreadsheet
     from odf.table import Table, TableCell, TableRow
     from odf.text import P
@@ -376,8 +376,8 @@ def test_legacy_xls_is_read_one_section_per_sheet(tmp_path):
     document = load_document(xls)
 
     assert document.kind == "xls" and document.title == "plan"
-    assert [(page.heading, page.text) for page in document.pages] == [
-        ("Budget", "Budget\nItem | Cost\nAsphalt | 12000"), ("Schedule", "Schedule\nTender | March")
+    assert [(page.number, page.heading, page.text) for page in document.pages] == [
+        (1, "Budget", "Item: Asphalt · Cost: 12000"), (2, "Schedule", "Tender | March")
     ]
 
 

@@ -7,6 +7,7 @@ tested without a browser: every piece of document text is escaped before it is m
 from __future__ import annotations
 
 import html
+import mimetypes
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +30,16 @@ KIND_LABELS = {
     "txt": "Text file",
     "md": "Text file (Markdown)",
     "xls": "Spreadsheet (old Excel)",
+    "xlsx": "Spreadsheet (Excel)",
+    "ods": "Spreadsheet (OpenDocument)",
+    "csv": "Spreadsheet (CSV)",
+    "html": "Web page",
+    "eforms": "eForms notice (XML)",
+    "image": "Picture (read by OCR)",
+    "rtf": "Text document (RTF)",
 }
 SLIDE_KINDS = {"pptx", "odp", "ppt"}
+SHEET_KINDS = {"xlsx", "ods", "csv", "xls"}
 # Session state: card (its best passage's id) -> the hit of its document it shows.
 FOCUS = "pxs-focus"
 LANGUAGE_NAMES = {
@@ -50,6 +59,13 @@ MIME_TYPES = {
     "doc": "application/msword",
     "txt": "text/plain",
     "md": "text/markdown",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "csv": "text/csv",
+    "html": "text/html",
+    "eforms": "application/xml",
+    "rtf": "application/rtf",
 }
 
 CSS = """
@@ -101,9 +117,11 @@ def language_name(code: str) -> str:
 
 
 def location_label(kind: str, page: int | None) -> str:
-    """'page 4', 'slide 7', or 'section' for formats without pages (Word, text)."""
+    """'page 4', 'slide 7', 'sheet 2', or 'section' for formats without pages (Word, text)."""
     if page is None:
         return "section"
+    if kind in SHEET_KINDS:
+        return f"sheet {page}"
     return f"slide {page}" if kind in SLIDE_KINDS else f"page {page}"
 
 
@@ -333,7 +351,7 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
                 "Download",
                 data=lambda: path.read_bytes(),  # read only when clicked, not on every search
                 file_name=path.name,
-                mime=MIME_TYPES.get(shown.kind, "application/octet-stream"),
+                mime=MIME_TYPES.get(shown.kind) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                 key=f"download-{result.chunk_id}",
                 on_click="ignore",
                 icon=":material/download:",

@@ -11,7 +11,7 @@ import streamlit as st
 from index import IndexBusy, IndexUnavailable
 from index.library import remove_files
 from ui import access, previews, resources, source_files
-from ui.cards import SLIDE_KINDS, kind_label, language_name, plain
+from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name, plain
 from ui.uploads import delete_library_file
 
 log = logging.getLogger("pxs.ui")
@@ -20,11 +20,17 @@ NOTICE_KEY = "library_notice"
 
 
 def length_label(kind: str, pages: int | None) -> str:
-    """'12 pages', '14 slides', or '' for Word and text files, which have sections instead."""
+    """'12 pages', '14 slides', '3 sheets', or '' for Word and text files, which have sections instead."""
     if not pages:
         return ""
-    unit = "slide" if kind in SLIDE_KINDS else "page"
+    unit = "slide" if kind in SLIDE_KINDS else "sheet" if kind in SHEET_KINDS else "page"
     return f"{pages} {unit}{'s' if pages != 1 else ''}"
+
+
+def kind_counts(kinds: dict[str, int]) -> str:
+    """'3 × PDF · 1 × Spreadsheet (Excel)': the documents of each type, most common first."""
+    ordered = sorted(kinds.items(), key=lambda item: (-item[1], kind_label(item[0] or "")))
+    return " · ".join(f"{count} × {kind_label(kind or '')}" for kind, count in ordered)
 
 
 def document_table(documents: list[dict]) -> list[dict]:
@@ -151,6 +157,8 @@ def main() -> None:
         f"{stats['documents']} documents · {stats['chunks']} passages · folder "
         f"{resources.display_path(settings.library_dir)} · last updated {(stats['updated'] or 'never')[:16].replace('T', ' ')}"
     )
+    if stats.get("kinds"):
+        st.caption(plain(kind_counts(stats["kinds"])))
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         getattr(st, notice[0])(plain(notice[1]))
