@@ -7,15 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chunking import TokenCounter, chunk_document, token_counter
+from .containers import expand_sources, member_file
 from .discover import SourceFile, discover
 from .document import Chunk, Document, PageText, ReadError
 from .readers import load_document
 from .sniff import EXTENSIONS, supported
-from .worker import ReaderMemory, read_files
+from .worker import ReaderMemory, read_files, run_in_reader
 
 __all__ = [
     "Chunk", "Document", "PageText", "ReadError", "ReaderMemory", "SourceFile", "TokenCounter", "EXTENSIONS",
-    "chunk_document", "discover", "load_document", "read_document", "read_files", "supported", "token_counter",
+    "chunk_document", "discover", "expand_sources", "load_document", "member_file", "read_document", "read_files",
+    "run_in_reader", "supported", "token_counter",
 ]
 
 

@@ -19,12 +19,20 @@ class SourceFile:
     """A file to index: its absolute path, the root it was found under, its name relative to it.
 
     `refused` is the reason a file found in a folder must not be read (a link leading out of it).
+    `data` is where the bytes are when `path` names a member of a container (a ZIP package's
+    member, a mail's attachment: see `containers`), which has no file of its own.
     """
 
     path: Path
     root: Path
     name: str
     refused: str = ""
+    data: Path | None = None
+
+    @property
+    def file(self) -> Path:
+        """The file holding the bytes to read."""
+        return self.data or self.path
 
 
 def _link_out_of(path: Path, root: Path) -> str:

@@ -35,6 +35,10 @@ def _read_kind(path: Path, settings: config.Settings) -> Document:
         return docx.read(path)
     if kind in ("txt", "md"):
         return text.read(path, settings.file_max_chars)
+    if kind in ("eml", "msg"):
+        from . import mail
+
+        return mail.read(path, kind)
     return _read_other(kind, path, settings)
 
 

@@ -26,6 +26,8 @@ EXTENSIONS = {
     ".md": "md", ".markdown": "md",
     ".odt": "odt", ".odp": "odp",
     ".ppt": "ppt", ".doc": "doc", ".xls": "xls",
+    ".eml": "eml", ".msg": "msg",
+    ".zip": "zip",  # a folder of documents, expanded by `containers` before anything is read
 }
 
 _ODF_MIMETYPES = {
@@ -39,8 +41,8 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in EXTENSIONS
 
 
-def check_size(path: Path, max_mb: float) -> None:
-    """Reject a file larger than `max_mb` before anything reads it."""
+def check_size(path: Path, max_mb: float, setting: str = "PXS_FILE_MAX_MB") -> None:
+    """Reject a file larger than `max_mb` (the value of `setting`) before anything reads it."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -48,7 +50,7 @@ def check_size(path: Path, max_mb: float) -> None:
     if size > max_mb * 1024 * 1024:
         raise ReadError(
             f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file"
-            " (PXS_FILE_MAX_MB)"
+            f" ({setting})"
         )
 
 
@@ -124,11 +126,11 @@ def detect_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
         return _zip_kind(path, max_uncompressed_mb, max_entries)
     if head.startswith(_OLE_MAGIC):
         # Legacy Office files share one container; the extension tells which application.
-        if by_name in ("ppt", "doc", "xls"):
+        if by_name in ("ppt", "doc", "xls", "msg"):
             return by_name
         raise ReadError("unsupported file type: legacy Office file with an unknown extension")
-    if by_name in ("txt", "md") and _looks_like_text(head):
+    if by_name in ("txt", "md", "eml") and _looks_like_text(head):
         return by_name
-    if by_name in ("pdf", "pptx", "docx", "odt", "odp", "ppt", "doc", "xls"):
+    if by_name in ("pdf", "pptx", "docx", "odt", "odp", "ppt", "doc", "xls", "msg"):
         raise ReadError(f"not a real {path.suffix.lower()} file (content does not match its extension)")
     raise ReadError(f"unsupported file type ({path.suffix or 'no extension'})")
