@@ -13,7 +13,6 @@ uninterrupted one.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import resource
 import time
@@ -29,6 +28,7 @@ from ingest import (
     token_counter,
 )
 from ingest.containers import sweep as sweep_containers
+from ingest.discover import sha256_of
 
 from .embedder import load_embedder
 from .lexical import tokenize
@@ -82,14 +82,6 @@ def _size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:
         return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def index_lock(index_dir: Path, timeout: float = -1):
@@ -165,7 +157,7 @@ class _Run:
     def run(self, paths: list[Path]) -> RunReport:
         started = time.monotonic()
         files, scanned, unsupported = discover(paths)
-        files, unsupported_members = expand_sources(files, self.settings, run_in_reader, sha256_of)
+        files, unsupported_members = expand_sources(files, self.settings, run_in_reader)
         self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
         index_dir = self.settings.index_dir

@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 
 import settings as config
 
-from .discover import SourceFile
+from .discover import SourceFile, sha256_of
 from .document import ReadError
 from .sniff import supported
 
@@ -76,6 +76,14 @@ def member_file(index_dir: Path, name: str, sha256: str) -> Path | None:
     """The cached bytes of a member (by its document name and sha256), or None if not cached."""
     path = cache_dir(index_dir) / "blobs" / f"{sha256}{PurePosixPath(name).suffix.lower()}"
     return path if sha256 and path.is_file() else None
+
+
+def container_of(path: str) -> Path | None:
+    """The container file a member's path lies in (its outermost ZIP package or mail), or None."""
+    for parent in reversed(Path(path).parents):
+        if parent.is_file():
+            return parent
+    return None
 
 
 # -- in the sandboxed child ---------------------------------------------------------------------
@@ -269,7 +277,18 @@ def _members_of(path: Path, sha256: str, settings: config.Settings, sandboxed) -
     return members
 
 
-def expand_sources(files: list[SourceFile], settings: config.Settings, sandboxed, sha256_of) -> tuple[list[SourceFile], list[str]]:
+def expanded(container: Path, name: str, sha256: str, settings: config.Settings) -> bool:
+    """Whether the member `name` (a document name ending in one of the container's members) is
+    among the container's current members, with this content, and its copy is in the cache."""
+    try:
+        members = json.loads(_manifest_path(settings, sha256_of(container)).read_text())
+    except (OSError, ValueError):
+        return False
+    return member_file(settings.index_dir, name, sha256) is not None and any(
+        m["blob"] and m["blob"].startswith(sha256) and name.endswith("/" + m["name"]) for m in members)
+
+
+def expand_sources(files: list[SourceFile], settings: config.Settings, sandboxed) -> tuple[list[SourceFile], list[str]]:
     """The files with every container replaced by its members (a mail stays, as a document).
 
     Returns (files, unsupported members' paths). A container that cannot be opened stays, with

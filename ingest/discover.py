@@ -7,6 +7,7 @@ target, so the run names it.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,15 @@ class SourceFile:
     def file(self) -> Path:
         """The file holding the bytes to read."""
         return self.data or self.path
+
+
+def sha256_of(path: Path) -> str:
+    """A file's identity in the index: the sha256 of its bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _link_out_of(path: Path, root: Path) -> str:

@@ -26,6 +26,8 @@ KIND_LABELS = {
     "txt": "Text file",
     "md": "Text file (Markdown)",
     "xls": "Spreadsheet (old Excel)",
+    "eml": "E-mail",
+    "msg": "E-mail (Outlook)",
 }
 SLIDE_KINDS = {"pptx", "odp", "ppt"}
 LANGUAGE_NAMES = {
@@ -45,6 +47,8 @@ MIME_TYPES = {
     "doc": "application/msword",
     "txt": "text/plain",
     "md": "text/markdown",
+    "eml": "message/rfc822",
+    "msg": "application/vnd.ms-outlook",
 }
 
 CSS = """
@@ -180,8 +184,10 @@ def render_result(result: Result, searcher) -> None:
     """Draw one card, and below it the way to more: for a PDF "more from this document"; for
     slides and sections the whole slide or section (with speaker notes), more, and a download."""
     is_pdf = result.kind == "pdf"
-    path = Path(result.path)
-    open_url = source_files.open_at_page_url(path, result.page) if is_pdf else None
+    # A member of a ZIP package or a mail's attachment has no file of its own: its cached copy.
+    path = searcher.source_file(result.path) or Path(result.path)
+    name = Path(result.document).name
+    open_url = source_files.open_at_page_url(path, result.page, name) if is_pdf else None
     st.markdown(card_html(result, open_url), unsafe_allow_html=True)
     if is_pdf and open_url is None:
         st.caption(f"{result.document} is no longer in the library folder, so it cannot be opened.")
@@ -197,7 +203,7 @@ def render_result(result: Result, searcher) -> None:
             download.download_button(
                 "Download",
                 data=lambda: path.read_bytes(),  # read only when clicked, not on every search
-                file_name=path.name,
+                file_name=name,
                 mime=MIME_TYPES.get(result.kind, "application/octet-stream"),
                 key=f"download-{result.chunk_id}",
                 on_click="ignore",
