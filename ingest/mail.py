@@ -81,7 +81,8 @@ def _eml(path: Path) -> _Mail:
         raw = part.get_payload()
         raw = raw if isinstance(raw, str) else ""
         encoding = part.get("content-transfer-encoding", "").lower()
-        size = len(raw) * 3 // 4 if encoding == "base64" else len(raw)
+        # Decoded size from the encoded text, without decoding it: base64 holds 3 bytes in 4 characters.
+        size = (len(raw) - raw.count("\n") - raw.count("\r")) * 3 // 4 if encoding == "base64" else len(raw)
         attachments.append(Attachment(part.get_filename() or "", size, lambda p=part: p.get_payload(decode=True) or b""))
     return _Mail(str(message.get("subject", "") or ""), str(message.get("from", "") or ""),
                  str(message.get("to", "") or ""), str(message.get("date", "") or ""), body, attachments)
