@@ -64,6 +64,7 @@ class RunReport:
     unsupported: list[str] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     passages: dict[str, int] = field(default_factory=dict)  # name -> passages indexed this run
+    read_seconds: dict[str, float] = field(default_factory=dict)  # name -> seconds its reader took
     pages_read: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -257,6 +258,7 @@ class _Run:
         for path, result in read_files([s.file for s, _, _ in to_read], self.settings, memory=self.reader_memory):
             self.timers["read"] += time.monotonic() - clock
             source, sha, row = sources[str(path)]
+            self.report.read_seconds[source.name] = self.reader_memory.seconds.get(str(path), 0.0)
             done += 1
             self.tell(stage="read", files_done=done, current=source.name)
             if isinstance(result, ReadError):

@@ -24,7 +24,7 @@ import select
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import settings as config
@@ -106,9 +106,11 @@ def peak_rss_mb() -> float:
 
 @dataclass
 class ReaderMemory:
-    """What the readers of one run held at most: the peak resident memory of the largest of them."""
+    """What the readers of one run held at most: the peak resident memory of the largest of them;
+    and the seconds each file's reader took, by path."""
 
     peak_mb: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _Job:
@@ -120,7 +122,8 @@ class _Job:
 
     def __init__(self, path: Path, settings: config.Settings, task=None):
         self.path = path
-        self.deadline = time.monotonic() + settings.parse_timeout_s * WALL_CLOCK_FACTOR
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.parse_timeout_s * WALL_CLOCK_FACTOR
         self.timeout_s = settings.parse_timeout_s
         self.cpu_process = None  # psutil's view of the child, for its CPU time
         self.process = None
@@ -236,6 +239,7 @@ class _Readers:
                         self.running.remove(job)
                         outcome = job.outcome()
                         self.memory.peak_mb = max(self.memory.peak_mb, job.peak_mb)  # before the caller can be done
+                        self.memory.seconds[str(job.path)] = round(time.monotonic() - job.started, 2)
                         self.done.put((job.path, outcome))
             self.done.put(None)
         except BaseException as exc:  # the caller must hear of it, not wait for ever
