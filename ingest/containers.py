@@ -38,7 +38,7 @@ import settings as config
 
 from .discover import SourceFile, sha256_of
 from .document import ReadError
-from .sniff import supported
+from .sniff import supported, too_large
 
 CONTAINER_KINDS = {".zip": "zip", ".eml": "eml", ".msg": "msg"}
 MAIL_KINDS = {"eml", "msg"}
@@ -88,11 +88,6 @@ def container_of(path: str) -> Path | None:
 
 # -- in the sandboxed child ---------------------------------------------------------------------
 
-def _too_large(size: int, limit_mb: float) -> str:
-    return (f"rejected: {size / _MB:.0f} MB, larger than the limit of {limit_mb:g} MB for one file"
-            " (PXS_FILE_MAX_MB)")
-
-
 class _Budget:
     """What the whole package may still unpack: bytes and entries, nested containers included."""
 
@@ -131,7 +126,7 @@ class _Store:
                 while block := source.read(1 << 20):
                     written += len(block)
                     if written > self.file_max_mb * _MB:  # an entry that lied about its size
-                        raise ReadError(_too_large(written, self.file_max_mb))
+                        raise ReadError(too_large(written, self.file_max_mb))
                     self.budget.check(written)
                     digest.update(block)
                     out.write(block)
@@ -217,7 +212,7 @@ def _stored(name: str, size: int, open_stream, depth: int, budget: _Budget, stor
     if not kind and not supported(Path(name)):
         return [Member(name, unsupported=True)]
     if size > store.file_max_mb * _MB:
-        return [Member(name, reason=_too_large(size, store.file_max_mb))]
+        return [Member(name, reason=too_large(size, store.file_max_mb))]
     try:
         blob = store.put(open_stream, PurePosixPath(name).suffix)
     except ReadError as exc:
@@ -308,8 +303,8 @@ def expand_sources(files: list[SourceFile], settings: config.Settings, sandboxed
         if isinstance(members, ReadError):
             result.append(replace(source, refused=members.reason))
             continue
-        if source.path.suffix.lower() in (".eml", ".msg"):
-            result.append(source)
+        if CONTAINER_KINDS[source.path.suffix.lower()] in MAIL_KINDS:
+            result.append(source)  # a mail is a document too
         blobs = cache_dir(settings.index_dir) / "blobs"
         for member in members:
             path = Path(f"{source.path}/{member.name}")

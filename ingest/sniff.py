@@ -48,10 +48,12 @@ def check_size(path: Path, max_mb: float, setting: str = "PXS_FILE_MAX_MB") -> N
     except OSError as exc:
         raise ReadError(f"cannot be opened ({exc.strerror or exc})") from None
     if size > max_mb * 1024 * 1024:
-        raise ReadError(
-            f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file"
-            f" ({setting})"
-        )
+        raise ReadError(too_large(size, max_mb, setting))
+
+
+def too_large(size: int, max_mb: float, setting: str = "PXS_FILE_MAX_MB") -> str:
+    """The reason given for a file of `size` bytes over the limit of `max_mb` (`setting`)."""
+    return f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file ({setting})"
 
 
 def check_zip(path: Path, max_uncompressed_mb: int, max_entries: int) -> zipfile.ZipFile:
