@@ -1,4 +1,5 @@
-"""Library-level operations the app needs on top of `sync`: is a run in progress, remove files.
+"""Library-level operations the app needs on top of `sync`: is a run in progress, remove files,
+which ZIP package or mail a document came in (`container_of`).
 
 Kept apart from `sync.py` (the indexing run itself) and built only on its public pieces.
 """

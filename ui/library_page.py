@@ -9,8 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from index import IndexBusy, IndexUnavailable
-from index.library import remove_files
-from ingest.containers import container_of
+from index.library import container_of, remove_files
 from ui import access, resources, source_files
 from ui.cards import SLIDE_KINDS, kind_label, language_name, plain
 from ui.uploads import delete_library_file
