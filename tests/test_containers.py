@@ -68,7 +68,8 @@ def library(tmp_path_factory):
     index = folder / "index"
     report = ingest_json(library, index, PXS_FILE_MAX_MB=str(FILE_MAX_MB))
     settings = dataclasses.replace(config.load(), index_dir=index, file_max_mb=FILE_MAX_MB)
-    return library, settings, report
+    yield library, settings, report
+    (hostile / "drawings.eml").unlink()  # 283 MB: not left in the temporary folders pytest keeps
 
 
 @pytest.fixture(scope="module")
