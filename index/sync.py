@@ -158,7 +158,8 @@ class _Run:
     def run(self, paths: list[Path]) -> RunReport:
         started = time.monotonic()
         files, scanned, unsupported = discover(paths)
-        files, unsupported_members = expand_sources(files, self.settings, run_in_reader)
+        files, unsupported_members = expand_sources(
+            files, self.settings, lambda path, settings, task: run_in_reader(path, settings, task, self.reader_memory))
         self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
         index_dir = self.settings.index_dir

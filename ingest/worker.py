@@ -263,8 +263,11 @@ class _Readers:
             self.thread.join(timeout=10)
 
 
-def run_in_reader(path: Path, settings: config.Settings, task):
-    """`task(path, settings)` in a reader process, under the readers' limits: its answer, or ReadError."""
+def run_in_reader(path: Path, settings: config.Settings, task, memory: ReaderMemory | None = None):
+    """`task(path, settings)` in a reader process, under the readers' limits: its answer, or ReadError.
+
+    `memory`, when given, learns the reader's peak resident memory.
+    """
     job = _Job(Path(path), settings, task)
     if job.rejected is not None:
         return job.rejected
@@ -272,7 +275,10 @@ def run_in_reader(path: Path, settings: config.Settings, task):
         if job.over_time():
             job.timed_out = True
             break
-    return job.outcome()
+    outcome = job.outcome()
+    if memory is not None:
+        memory.peak_mb = max(memory.peak_mb, job.peak_mb)
+    return outcome
 
 
 def read_files(
