@@ -88,7 +88,10 @@ def question_figures(searcher, settings: config.Settings, questions: list[str]) 
     def timed(question: str, with_previews: bool) -> tuple[float, list]:
         started = time.perf_counter()
         results = searcher.search(question, k=10)
-        made = [previews.preview(r, settings.index_dir, settings.ocr_languages, 10_000) for r in results] if with_previews else []
+        made = [
+            previews.preview(r, searcher.source_file(r.path) or Path(r.path), settings.index_dir, settings.ocr_languages, 10_000)
+            for r in results
+        ] if with_previews else []
         return time.perf_counter() - started, list(zip(results, made))
 
     searcher.search("warm up", k=10)

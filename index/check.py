@@ -221,7 +221,9 @@ def _check_rows(connection: sqlite3.Connection, report: CheckReport) -> list[sql
     return files
 
 
-def _check_disk(files: list[sqlite3.Row], report: CheckReport) -> None:
+def _check_disk(files: list[sqlite3.Row], report: CheckReport, settings: config.Settings) -> None:
+    from ingest.containers import container_of, expanded
+
     from .sync import sha256_of
 
     for row in files:
@@ -230,6 +232,13 @@ def _check_disk(files: list[sqlite3.Row], report: CheckReport) -> None:
             # must not read either) or a file that could not be opened; the next run tries again.
             continue
         path = Path(row["path"])
+        container = None if path.is_file() else container_of(row["path"])
+        if container is not None:  # a member of a ZIP package or of a mail: a repair reads its container again
+            if not expanded(container, row["name"], row["sha256"], settings):
+                report.problems.append(Problem(
+                    "file changed on disk", f"{container.name} changed, or its copy of this member is gone",
+                    REINDEX, row["name"], str(container)))
+            continue
         if not path.is_file():
             report.problems.append(Problem("file missing on disk", f"{row['path']} no longer exists", REINDEX, row["name"], row["path"]))
             continue
@@ -275,7 +284,7 @@ def inspect(settings: config.Settings, disk: bool = True) -> CheckReport:
     finally:
         connection.close()
     if disk:
-        _check_disk(files, report)
+        _check_disk(files, report, settings)
     return report
 
 

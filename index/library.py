@@ -1,4 +1,5 @@
-"""Library-level operations the app needs on top of `sync`: is a run in progress, remove files.
+"""Library-level operations the app needs on top of `sync`: is a run in progress, remove files,
+which ZIP package or mail a document came in (`container_of`).
 
 Kept apart from `sync.py` (the indexing run itself) and built only on its public pieces.
 """
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import settings as config
+from ingest.containers import container_of
 
 from .store import connect
 from .sync import IndexBusy, index_lock, remove_documents, update
@@ -44,8 +46,9 @@ def remove_files(
     wanted = [str(Path(p).resolve()) for p in paths]
     connection = connect(settings.index_dir)
     try:
-        marks = ",".join("?" * len(wanted))
-        rows = connection.execute(f"SELECT name, path FROM files WHERE path IN ({marks})", wanted).fetchall()
+        # A ZIP package or a mail takes its members with it (ingest.containers).
+        rows = [row for row in connection.execute("SELECT name, path FROM files").fetchall()
+                if any(row["path"] == w or row["path"].startswith(w + "/") for w in wanted)]
         names = [row["name"] for row in rows]
         stand_ins = connection.execute(
             f"SELECT path FROM files WHERE status = 'duplicate' AND reason IN ({','.join('?' * len(names))})", names
@@ -54,7 +57,11 @@ def remove_files(
         connection.close()
     targets = [(row["name"], Path(row["path"])) for row in rows]
     remove_documents([path for _, path in targets], settings)
-    waiting = [Path(row["path"]) for row in stand_ins if Path(row["path"]).exists() and str(row["path"]) not in wanted]
+    waiting = []
+    for row in stand_ins:  # a member stands in through its package, which a run expands again
+        path = Path(row["path"]) if Path(row["path"]).exists() else container_of(row["path"])
+        if path is not None and str(path) not in wanted and path not in waiting:
+            waiting.append(path)
     if waiting:
         (index_files or (lambda files: update(files, settings)))(waiting)
     return targets

@@ -774,6 +774,17 @@ class Searcher:
                     "SELECT kind, COUNT(*) FROM files WHERE status = 'indexed' GROUP BY kind ORDER BY kind").fetchall()),
             }
 
+    def source_file(self, path: str) -> Path | None:
+        """The file holding a document's bytes: the file itself, or the cached copy of a member of
+        a ZIP package or of a mail (ingest.containers); None when neither is there any more."""
+        if Path(path).is_file():
+            return Path(path)
+        from ingest import member_file
+
+        with self._reader():
+            row = self._connection.execute("SELECT name, sha256 FROM files WHERE path = ?", (path,)).fetchone()
+        return member_file(self.index_dir, row["name"], row["sha256"]) if row else None
+
     def documents(self) -> list[dict]:
         """Every file the index knows, with its passage count and languages."""
         with self._reader():

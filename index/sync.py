@@ -2,7 +2,9 @@
 
 Files are known by path and sha256. New and changed files are read and embedded; passages whose
 embedding text is unchanged re-use their stored vectors; deleted files lose their passages; a
-file whose content is already indexed under another name is recorded as its duplicate.
+file whose content is already indexed under another name is recorded as its duplicate. A ZIP
+package or an e-mail is first expanded into its members (ingest.containers), each then a file
+like any other, known by its path under the container and the sha256 of its own bytes.
 
 A run commits what it has done every `settings.checkpoint_seconds` and at its end; each commit is
 a consistent state (a file's row and its passages change together), so a run killed at any
@@ -11,20 +13,22 @@ uninterrupted one.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import resource
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 import settings as config
 from ingest import (
-    Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, read_files, token_counter,
+    Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, expand_sources, read_files, run_in_reader,
+    token_counter,
 )
+from ingest.containers import sweep as sweep_containers
+from ingest.discover import sha256_of
 
 from . import renditions
 from .embedder import load_embedder
@@ -61,6 +65,7 @@ class RunReport:
     unsupported: list[str] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     passages: dict[str, int] = field(default_factory=dict)  # name -> passages indexed this run
+    read_seconds: dict[str, float] = field(default_factory=dict)  # name -> seconds its reader took
     pages_read: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -81,14 +86,6 @@ def _size(path: Path) -> int | None:
         return None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def index_lock(index_dir: Path, timeout: float = -1):
     """The write lock of an index directory (a file lock: one writer at a time, across processes)."""
     from filelock import FileLock
@@ -101,6 +98,11 @@ def _under(path: str, folder: Path) -> bool:
     return path.startswith(str(folder).rstrip(os.sep) + os.sep)
 
 
+def _given(path: str, given: set[str]) -> bool:
+    """Whether `path` is one of the files given, or a member of one (a ZIP package's, a mail's)."""
+    return path in given or any(_under(path, Path(file)) for file in given)
+
+
 def _known_name(source: SourceFile, existing: dict) -> SourceFile:
     """A file given on its own keeps the document name it has in the index.
 
@@ -110,7 +112,7 @@ def _known_name(source: SourceFile, existing: dict) -> SourceFile:
     row = existing.get(str(source.path))
     if row is None:
         return source
-    return SourceFile(source.path, Path(row["root"]), row["name"])
+    return replace(source, root=Path(row["root"]), name=row["name"])
 
 
 @dataclass
@@ -157,7 +159,9 @@ class _Run:
     def run(self, paths: list[Path]) -> RunReport:
         started = time.monotonic()
         files, scanned, unsupported = discover(paths)
-        self.report.unsupported = [str(p) for p in unsupported if p.exists()]
+        files, unsupported_members = expand_sources(
+            files, self.settings, lambda path, settings, task: run_in_reader(path, settings, task, self.reader_memory))
+        self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
         index_dir = self.settings.index_dir
         self.writer = Writer(index_dir, self.settings.model, 0, pause_at=self.settings.debug_pause_at)
@@ -165,12 +169,12 @@ class _Run:
             self._check_model()
             existing = self.writer.files()
             given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
-            files = [_known_name(f, existing) if str(f.path) in given_files else f for f in files]
+            files = [_known_name(f, existing) if _given(str(f.path), given_files) else f for f in files]
             discovered = {str(f.path) for f in files}
             deleted = [
                 row for path, row in existing.items()
                 if path not in discovered
-                and (any(_under(path, folder) for _, folder in scanned) or path in missing_files)
+                and (any(_under(path, folder) for _, folder in scanned) or _given(path, missing_files))
             ]
             deleted_paths = {row["path"] for row in deleted}
             self.tell(stage="scan", files_total=len(files))
@@ -180,7 +184,7 @@ class _Run:
                     self._record_failure(source, "", existing.get(str(source.path)), source.refused)
                     continue
                 try:
-                    shas[str(source.path)] = sha256_of(source.path)
+                    shas[str(source.path)] = sha256_of(source.file)
                 except OSError as exc:
                     self._record_failure(source, "", existing.get(str(source.path)),
                                          f"cannot be opened ({exc.strerror or exc})")
@@ -211,6 +215,7 @@ class _Run:
                 self.report.removed.append(row["name"])
             self._commit()
             self._lay_out_pages()
+            sweep_containers(self.settings, {row[0] for row in self.writer.connection.execute("SELECT sha256 FROM files")})
         finally:
             self.writer.close()
         self.report.seconds = {k: round(v, 2) for k, v in self.timers.items()}
@@ -242,7 +247,7 @@ class _Run:
             self.writer.remove_file(existing["id"])
         self.writer.put_file(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
-            size=source.path.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
+            size=source.file.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="duplicate", reason=original, warnings=None,
         )
         self.report.duplicates.append((source.name, original))
@@ -251,11 +256,12 @@ class _Run:
         batch: list[_Pending] = []
         batch_chunks = 0
         done = done_before
-        sources = {str(source.path): (source, sha, row) for source, sha, row in to_read}
+        sources = {str(source.file): (source, sha, row) for source, sha, row in to_read}
         clock = time.monotonic()
-        for path, result in read_files([s.path for s, _, _ in to_read], self.settings, memory=self.reader_memory):
+        for path, result in read_files([s.file for s, _, _ in to_read], self.settings, memory=self.reader_memory):
             self.timers["read"] += time.monotonic() - clock
             source, sha, row = sources[str(path)]
+            self.report.read_seconds[source.name] = self.reader_memory.seconds.get(str(path), 0.0)
             done += 1
             self.tell(stage="read", files_done=done, current=source.name)
             if isinstance(result, ReadError):
@@ -292,7 +298,7 @@ class _Run:
             self.writer.remove_file(row["id"])
         self.writer.put_file(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
-            size=_size(source.path), kind=source.path.suffix.lower().lstrip("."), title=None,
+            size=_size(source.file), kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="failed", reason=reason, warnings=None,
         )
         self.report.failed.append((source.name, reason))
@@ -332,7 +338,7 @@ class _Run:
             source = item.source
             file_id = self.writer.put_file(
                 path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
-                size=source.path.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
+                size=source.file.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
                 status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
             )
             rows = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chunking import TokenCounter, chunk_document, token_counter
+from .containers import expand_sources, member_file
 from .discover import SourceFile, discover
 from .document import Chunk, Document, PageText, ReadError
 from .readers import load_document
@@ -14,12 +15,13 @@ from .legacy import soffice_path
 from .pptx import NOTES_LABEL
 from .rendition import RENDERED_KINDS, SLIDE_KINDS, to_pdf
 from .sniff import EXTENSIONS, supported
-from .worker import ReaderMemory, read_files
+from .worker import ReaderMemory, read_files, run_in_reader
 
 __all__ = [
-    "Chunk", "Document", "NOTES_LABEL", "PageText", "RENDERED_KINDS", "SLIDE_KINDS", "ReadError", "ReaderMemory", "SourceFile", "TokenCounter",
-    "EXTENSIONS", "chunk_document", "discover", "load_document", "read_document", "read_files", "soffice_path",
-    "supported", "to_pdf", "token_counter",
+    "Chunk", "Document", "NOTES_LABEL", "PageText", "RENDERED_KINDS", "SLIDE_KINDS", "ReadError", "ReaderMemory",
+    "SourceFile", "TokenCounter", "EXTENSIONS", "chunk_document", "discover", "expand_sources", "load_document",
+    "member_file", "read_document", "read_files", "run_in_reader", "soffice_path", "supported", "to_pdf",
+    "token_counter",
 ]
 
 

@@ -7,6 +7,7 @@ target, so the run names it.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,29 @@ class SourceFile:
     """A file to index: its absolute path, the root it was found under, its name relative to it.
 
     `refused` is the reason a file found in a folder must not be read (a link leading out of it).
+    `data` is where the bytes are when `path` names a member of a container (a ZIP package's
+    member, a mail's attachment: see `containers`), which has no file of its own.
     """
 
     path: Path
     root: Path
     name: str
     refused: str = ""
+    data: Path | None = None
+
+    @property
+    def file(self) -> Path:
+        """The file holding the bytes to read."""
+        return self.data or self.path
+
+
+def sha256_of(path: Path) -> str:
+    """A file's identity in the index: the sha256 of its bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _link_out_of(path: Path, root: Path) -> str:

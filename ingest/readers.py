@@ -53,6 +53,10 @@ def _read_kind(path: Path, settings: config.Settings) -> Document:
         from . import rtf
 
         return rtf.read(path, settings.file_max_chars)
+    if kind in ("eml", "msg"):
+        from . import mail
+
+        return mail.read(path, kind)
     return _read_other(kind, path, settings)
 
 

@@ -34,9 +34,11 @@ EXTENSIONS = {
     ".xml": "eforms",
     ".rtf": "rtf",
     ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+    ".eml": "eml", ".msg": "msg",
+    ".zip": "zip",  # a folder of documents, expanded by `containers` before anything is read
 }
 # Kinds whose files are text, recognised by their name and then by a look at their content.
-_TEXT_KINDS = ("txt", "md", "csv", "html", "eforms")
+_TEXT_KINDS = ("txt", "md", "csv", "html", "eforms", "eml")
 
 _ODF_MIMETYPES = {
     "application/vnd.oasis.opendocument.text": "odt",
@@ -60,17 +62,19 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in EXTENSIONS
 
 
-def check_size(path: Path, max_mb: float) -> None:
-    """Reject a file larger than `max_mb` before anything reads it."""
+def check_size(path: Path, max_mb: float, setting: str = "PXS_FILE_MAX_MB") -> None:
+    """Reject a file larger than `max_mb` (the value of `setting`) before anything reads it."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise ReadError(f"cannot be opened ({exc.strerror or exc})") from None
     if size > max_mb * 1024 * 1024:
-        raise ReadError(
-            f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file"
-            " (PXS_FILE_MAX_MB)"
-        )
+        raise ReadError(too_large(size, max_mb, setting))
+
+
+def too_large(size: int, max_mb: float, setting: str = "PXS_FILE_MAX_MB") -> str:
+    """The reason given for a file of `size` bytes over the limit of `max_mb` (`setting`)."""
+    return f"rejected: {size / 1024 / 1024:.0f} MB, larger than the limit of {max_mb:g} MB for one file ({setting})"
 
 
 def check_zip(path: Path, max_uncompressed_mb: int, max_entries: int) -> zipfile.ZipFile:
@@ -165,7 +169,7 @@ def detect_kind(path: Path, max_uncompressed_mb: int, max_entries: int) -> str:
         if _ole_encrypted(path):
             raise ReadError("encrypted, password required")
         # Legacy Office files share one container; the extension tells which application.
-        if by_name in ("ppt", "doc", "xls"):
+        if by_name in ("ppt", "doc", "xls", "msg"):
             return by_name
         raise ReadError("unsupported file type: legacy Office file with an unknown extension")
     if head.startswith(_IMAGE_MAGIC):

@@ -24,11 +24,12 @@ import select
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import settings as config
 
+from .containers import is_container
 from .document import Document, ReadError
 from .sniff import check_size
 
@@ -74,17 +75,18 @@ def _die_with(run_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="watch-indexing-run").start()
 
 
-def _child(path: str, settings: config.Settings, connection, run_pid: int) -> None:
+def _child(path: str, settings: config.Settings, connection, run_pid: int, task) -> None:
     _die_with(run_pid)
     limit = settings.parse_memory_mb * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):
         pass
-    from .readers import load_document
+    if task is None:
+        from .readers import load_document as task
 
     try:
-        result: Document | ReadError = load_document(Path(path), settings)
+        result = task(Path(path), settings)
     except ReadError as exc:
         result = exc
     except MemoryError:
@@ -104,17 +106,24 @@ def peak_rss_mb() -> float:
 
 @dataclass
 class ReaderMemory:
-    """What the readers of one run held at most: the peak resident memory of the largest of them."""
+    """What the readers of one run held at most: the peak resident memory of the largest of them;
+    and the seconds each file's reader took, by path."""
 
     peak_mb: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _Job:
-    """One file being read by a child process (or rejected before one is started)."""
+    """One file being read by a child process (or rejected before one is started).
 
-    def __init__(self, path: Path, settings: config.Settings):
+    The child runs `task(path, settings)`: by default `load_document`; `containers.expand` for
+    a container, which is bounded as a whole package (PXS_ZIP_MAX_MB), not as one file.
+    """
+
+    def __init__(self, path: Path, settings: config.Settings, task=None):
         self.path = path
-        self.deadline = time.monotonic() + settings.parse_timeout_s * WALL_CLOCK_FACTOR
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.parse_timeout_s * WALL_CLOCK_FACTOR
         self.timeout_s = settings.parse_timeout_s
         self.cpu_process = None  # psutil's view of the child, for its CPU time
         self.process = None
@@ -122,14 +131,18 @@ class _Job:
         self.peak_mb = 0.0  # the reader's own report of its peak memory, when it answered
         self.timed_out = False
         try:
-            check_size(path, settings.file_max_mb)
+            if is_container(path):
+                check_size(path, settings.zip_max_uncompressed_mb, "PXS_ZIP_MAX_MB")
+            else:
+                check_size(path, settings.file_max_mb)
         except ReadError as exc:
             self.rejected: ReadError | None = exc
             return
         self.rejected = None
         receiver, sender = _context().Pipe(duplex=False)
         self.receiver = receiver
-        self.process = _context().Process(target=_child, args=(str(path), settings, sender, os.getpid()), daemon=True)
+        self.process = _context().Process(target=_child, args=(str(path), settings, sender, os.getpid(), task),
+                                            daemon=True)
         self.process.start()
         sender.close()
         try:
@@ -226,6 +239,7 @@ class _Readers:
                         self.running.remove(job)
                         outcome = job.outcome()
                         self.memory.peak_mb = max(self.memory.peak_mb, job.peak_mb)  # before the caller can be done
+                        self.memory.seconds[str(job.path)] = round(time.monotonic() - job.started, 2)
                         self.done.put((job.path, outcome))
             self.done.put(None)
         except BaseException as exc:  # the caller must hear of it, not wait for ever
@@ -247,6 +261,24 @@ class _Readers:
         finally:  # the consumer stopped early (an error, a closed generator): stop the readers
             self.stopping.set()
             self.thread.join(timeout=10)
+
+
+def run_in_reader(path: Path, settings: config.Settings, task, memory: ReaderMemory | None = None):
+    """`task(path, settings)` in a reader process, under the readers' limits: its answer, or ReadError.
+
+    `memory`, when given, learns the reader's peak resident memory.
+    """
+    job = _Job(Path(path), settings, task)
+    if job.rejected is not None:
+        return job.rejected
+    while not job.receiver.poll(0.25):
+        if job.over_time():
+            job.timed_out = True
+            break
+    outcome = job.outcome()
+    if memory is not None:
+        memory.peak_mb = max(memory.peak_mb, job.peak_mb)
+    return outcome
 
 
 def read_files(

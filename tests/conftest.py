@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -21,6 +24,16 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared/ exists on CI and on the team's machines only)")
     return path
+
+
+def ingest_json(library: Path, index: Path, **env: str) -> dict:
+    """The run report of `python -m ingest LIBRARY --index INDEX --json`, a process of its own."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "ingest", str(library), "--index", str(index), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
 
 
 def make_pdf(path: Path, pages: list[str]) -> Path:

@@ -9,6 +9,7 @@ tests write them under their own tmp_path, never into the repository.
 """
 from __future__ import annotations
 
+import struct
 import sys
 import zipfile
 import zlib
@@ -82,6 +83,80 @@ def zip_bomb_deck(path: Path, megabytes: int = 520) -> Path:
             for _ in range(megabytes):
                 entry.write(block)
     deck.unlink()
+    return path
+
+
+def _zipcrypto(data: bytes, password: bytes, check_byte: int) -> bytes:
+    """`data` encrypted with the traditional PKWARE cipher (what `zip -P` writes), header first."""
+    keys = [0x12345678, 0x23456789, 0x34567890]
+
+    def update(byte: int) -> None:
+        keys[0] = zlib.crc32(bytes([byte]), keys[0] ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+        keys[1] = ((keys[1] + (keys[0] & 0xFF)) * 134775813 + 1) & 0xFFFFFFFF
+        keys[2] = zlib.crc32(bytes([keys[1] >> 24]), keys[2] ^ 0xFFFFFFFF) ^ 0xFFFFFFFF
+
+    for byte in password:
+        update(byte)
+    out = bytearray()
+    for byte in bytes(11) + bytes([check_byte]) + data:
+        temp = (keys[2] | 2) & 0xFFFF
+        out.append(byte ^ (((temp * (temp ^ 1)) >> 8) & 0xFF))
+        update(byte)
+    return bytes(out)
+
+
+def locked_zip(path: Path, members: dict[str, bytes], password: bytes = b"tender2026") -> Path:
+    """A password-protected ZIP (traditional encryption, stored members), as `zip -P` makes it."""
+    out, directory = bytearray(), bytearray()
+    for name, data in members.items():
+        crc = zlib.crc32(data)
+        encrypted = _zipcrypto(data, password, crc >> 24)
+        encoded = name.encode()
+        header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0x1, 0, 0, 0, crc, len(encrypted), len(data), len(encoded), 0)
+        directory += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0x1, 0, 0, 0, crc, len(encrypted), len(data),
+                                 len(encoded), 0, 0, 0, 0, 0, len(out)) + encoded
+        out += header + encoded + encrypted
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(out), 0)
+    path.write_bytes(bytes(out + directory + end))
+    return path
+
+
+def zip_bomb(path: Path, megabytes: int = 600) -> Path:
+    """A ZIP whose one member inflates to `megabytes` of zeros (about 600 KB on disk)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("read-me.txt", "Technical specifications of the tender.")
+        with archive.open("specifications.pdf", "w", force_zip64=True) as entry:
+            block = b"\0" * (1 << 20)
+            for _ in range(megabytes):
+                entry.write(block)
+    return path
+
+
+def many_files_zip(path: Path, count: int = 50_000) -> Path:
+    """A ZIP of `count` tiny text files."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for number in range(count):
+            archive.writestr(f"notes/{number:05d}.txt", b"x")
+    return path
+
+
+def mail_with_attachment(path: Path, megabytes: int, body: str, attachment: str = "drawings.pdf") -> Path:
+    """An e-mail with one base64 attachment of `megabytes` of zeros, written as a stream."""
+    line = b"A" * 76 + b"\n"  # base64 of zeros: 57 bytes a line
+    head = (
+        "From: Site office <site@lindhaven.example>\nTo: Procurement <procurement@lindhaven.example>\n"
+        "Date: Tue, 3 Mar 2026 09:00:00 +0100\nSubject: Drawings for the bridge works\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain; charset=utf-8\n\n'
+        f"{body}\n--B\nContent-Type: application/pdf\nContent-Disposition: attachment; filename={attachment}\n"
+        "Content-Transfer-Encoding: base64\n\n"
+    )
+    lines = megabytes * (1 << 20) // 57
+    with open(path, "wb") as handle:
+        handle.write(head.encode())
+        block = line * 10_000
+        for _ in range(lines // 10_000):
+            handle.write(block)
+        handle.write(line * (lines % 10_000) + b"--B--\n")
     return path
 
 

@@ -335,6 +335,33 @@ def test_an_uploaded_document_is_searchable_at_once(own_library, tmp_path):
     assert card_document(result_cards(app)[0]) == "training-plan.pdf"
 
 
+def test_an_uploaded_zip_package_is_a_folder_whose_pdfs_open_at_their_page_and_leave_with_it(own_library, tmp_path):
+    import io
+    import zipfile
+
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("tender/training-plan.pdf", pdf_bytes(tmp_path, "training-plan.pdf", ["Cover page."] + TRAINING_PAGES))
+        archive.writestr("tender/annex.pdf", pdf_bytes(tmp_path, "annex.pdf", ["Annex: the city's street map."]))
+    app = open_app("upload_page.py")
+    upload(app, ("package.zip", package.getvalue(), "application/zip"))
+    assert "Added as uploads/package.zip: 2 passages in 2 documents, ready to search" in messages(app).replace("\\", "")
+
+    app = open_app(q="course on dynamic purchasing systems")
+    best = result_cards(app)[0]
+    link = re.search(r'href="([^"]+)"', best).group(1)
+    assert card_document(best) == "package.zip/tender/training-plan.pdf"
+    assert re.fullmatch(r"app/static/library/[0-9a-f]{16}/training-plan\.pdf#page=2", link)
+
+    app = open_app("library_page.py")  # a member is removed with its package
+    uploaded = own_library.library_dir / "uploads" / "package.zip"
+    app.selectbox(key="remove_choice").select(str(uploaded.resolve())).run()
+    app.button(key="remove").click().run()
+    app.button(key="remove_confirm").click().run()
+    app = open_app(q="course on dynamic purchasing systems")
+    assert (uploaded.exists(), [card_document(c) for c in result_cards(app) if card_document(c).startswith("package.zip")]) == (False, [])
+
+
 def test_an_upload_is_indexed_in_a_child_process_not_in_the_apps(own_library, tmp_path, monkeypatch):
     import index
     import index.sync

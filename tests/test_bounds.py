@@ -7,11 +7,7 @@ processes with the real model, whose own report (`--json`) gives their peak resi
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -19,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import settings as config
-from conftest import ROOT, make_pdf
+from conftest import ingest_json, make_pdf
 from hostile import blank_pdf, normal_deck, one_line_text
 from index import Searcher, update
 from index.store import connect
@@ -38,16 +34,6 @@ needs_soffice = pytest.mark.skipif(
 # peak resident memory, whatever its size (10 documents waiting of at most PXS_FILE_MAX_CHARS
 # characters, one batch of at most PXS_FILE_MAX_PASSAGES passages).
 FILE_MEMORY_BOUND_MB = 350
-
-
-def ingest_json(library: Path, index: Path, **env: str) -> dict:
-    """The run report of `python -m ingest LIBRARY --index INDEX --json`, a process of its own."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "ingest", str(library), "--index", str(index), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
-    )
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout)
 
 
 def stored_passages(index: Path, name: str) -> int:

@@ -37,6 +37,8 @@ KIND_LABELS = {
     "eforms": "eForms notice (XML)",
     "image": "Picture (read by OCR)",
     "rtf": "Text document (RTF)",
+    "eml": "E-mail",
+    "msg": "E-mail (Outlook)",
 }
 SLIDE_KINDS = {"pptx", "odp", "ppt"}
 SHEET_KINDS = {"xlsx", "ods", "csv", "xls"}
@@ -66,6 +68,8 @@ MIME_TYPES = {
     "html": "text/html",
     "eforms": "application/xml",
     "rtf": "application/rtf",
+    "eml": "message/rfc822",
+    "msg": "application/vnd.ms-outlook",
 }
 
 CSS = """
@@ -331,8 +335,10 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
     card, called once every card is on screen."""
     shown = _focus(result)
     is_pdf = shown.kind == "pdf"
-    path = Path(shown.path)
-    open_url = source_files.open_at_page_url(path, shown.page) if is_pdf else None
+    # A member of a ZIP package or a mail's attachment has no file of its own: its cached copy.
+    path = searcher.source_file(shown.path) or Path(shown.path)
+    name = Path(shown.document).name
+    open_url = source_files.open_at_page_url(path, shown.page, name) if is_pdf else None
     card = st.empty()
     card.markdown(card_html(shown, open_url, None, with_picture=True), unsafe_allow_html=True)
     if is_pdf and open_url is None:
@@ -350,8 +356,8 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
             download.download_button(
                 "Download",
                 data=lambda: path.read_bytes(),  # read only when clicked, not on every search
-                file_name=path.name,
-                mime=MIME_TYPES.get(shown.kind) or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                file_name=name,
+                mime=MIME_TYPES.get(shown.kind) or mimetypes.guess_type(name)[0] or "application/octet-stream",
                 key=f"download-{result.chunk_id}",
                 on_click="ignore",
                 icon=":material/download:",
@@ -378,7 +384,7 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
             )
 
     def draw_picture() -> None:
-        picture = previews.preview(shown, settings.index_dir, settings.ocr_languages, settings.preview_cache_mb)
+        picture = previews.preview(shown, path, settings.index_dir, settings.ocr_languages, settings.preview_cache_mb)
         card.markdown(card_html(shown, open_url, picture, with_picture=True), unsafe_allow_html=True)
 
     return draw_picture

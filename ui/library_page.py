@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from index import IndexBusy, IndexUnavailable
-from index.library import remove_files
+from index.library import container_of, remove_files
 from ui import access, previews, resources, source_files
 from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name, plain
 from ui.uploads import delete_library_file
@@ -81,7 +81,15 @@ def show_documents(documents: list[dict]) -> None:
 
 def removal(documents: list[dict], settings) -> None:
     """Choose a document, confirm, and it leaves the index and the library folder."""
-    by_path = {d["path"]: d for d in documents}
+    # A member of a ZIP package or a mail's attachment leaves with its package or mail.
+    by_path = {}
+    for d in documents:
+        container = container_of(d["path"])
+        if container is None:
+            by_path[d["path"]] = d
+        elif str(container) not in by_path:
+            member = d["path"][len(str(container)) + 1:]
+            by_path[str(container)] = {**d, "path": str(container), "name": d["name"][: -len(member) - 1]}
     st.markdown("**Remove a document**")
     choice = st.selectbox(
         "Document to remove", sorted(by_path, key=lambda p: by_path[p]["name"]), index=None,
@@ -114,6 +122,8 @@ def removal(documents: list[dict], settings) -> None:
             st.session_state[NOTICE_KEY] = ("warning", "Another indexing run is busy; nothing was removed. Try again in a moment.")
             st.rerun()
         notes = []
+        if Path(row["path"]).is_file() and all(str(path) != row["path"] for _, path in removed):
+            removed.append((row["name"], Path(row["path"])))  # a package or mail: the file its members came from
         for _, path in removed:
             problem = delete_library_file(path, settings.library_dir)
             source_files.forget(path)

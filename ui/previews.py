@@ -50,8 +50,9 @@ def passage_key(result: Result) -> str:
     return digest[:20]
 
 
-def preview(result: Result, index_dir: Path, ocr_languages: str, cache_mb: int) -> Preview:
-    """The page picture, the passage's place on it and its marked PDF, made once, then read."""
+def preview(result: Result, source: Path, index_dir: Path, ocr_languages: str, cache_mb: int) -> Preview:
+    """The page picture, the passage's place on it and its marked PDF, made once, then read.
+    `source` is the file holding the document's bytes (for a ZIP member, its cached copy)."""
     if not result.sha256:
         return Preview(why_not="this passage comes from an index made before page pictures")
     folder = PREVIEW_DIR / result.sha256 / passage_key(result)
@@ -62,7 +63,7 @@ def preview(result: Result, index_dir: Path, ocr_languages: str, cache_mb: int) 
         place = None
     pdf = None
     if place is None:
-        view = page_view(Path(index_dir), result.kind, Path(result.path), result.sha256, result.page,
+        view = page_view(Path(index_dir), result.kind, source, result.sha256, result.page,
                          result.text, result.ocr, ocr_languages)
         if view.pdf is None:  # not kept: a rendition may come with the next run
             return Preview(why_not=view.why_not)
@@ -75,11 +76,11 @@ def preview(result: Result, index_dir: Path, ocr_languages: str, cache_mb: int) 
     marked = folder / f"{Path(result.document).stem}.pdf"
     try:
         if not picture.exists():
-            pdf = pdf or _source_pdf(result, index_dir)
+            pdf = pdf or _picture_pdf(result, source, index_dir)
             render_page(pdf, place["page"], PICTURE_WIDTH, picture)
         made.image_url = _url(picture)
         if place["rects"] and not marked.exists():
-            pdf = pdf or _source_pdf(result, index_dir)
+            pdf = pdf or _picture_pdf(result, source, index_dir)
             annotated_copy(pdf, place["page"], [tuple(r) for r in place["rects"]], marked)
         if marked.exists():
             made.open_url = f"{_url(marked)}#page={place['page']}"
@@ -89,8 +90,8 @@ def preview(result: Result, index_dir: Path, ocr_languages: str, cache_mb: int) 
     return made
 
 
-def _source_pdf(result: Result, index_dir: Path) -> Path:
-    pdf, why = picture_pdf(Path(index_dir), result.kind, Path(result.path), result.sha256)
+def _picture_pdf(result: Result, source: Path, index_dir: Path) -> Path:
+    pdf, why = picture_pdf(Path(index_dir), result.kind, source, result.sha256)
     if pdf is None:
         raise FileNotFoundError(why)
     return pdf

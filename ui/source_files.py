@@ -41,12 +41,16 @@ def _current(entry: Path, source: Path) -> bool:
     return (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)  # a copy, still up to date
 
 
-def mirror(path: Path) -> Path | None:
-    """The static-folder entry for a library file, made or refreshed; None if the file is gone."""
+def mirror(path: Path, name: str | None = None) -> Path | None:
+    """The static-folder entry for a library file, made or refreshed; None if the file is gone.
+
+    `name` is the file name the browser shows, when it is not the file's own: a member of a ZIP
+    package or a mail's attachment is served from its cached copy, named `<sha256>.pdf`.
+    """
     source = Path(path)
     if not source.is_file():
         return None
-    entry = MIRROR_DIR / mirror_key(source) / source.name
+    entry = MIRROR_DIR / mirror_key(source) / (name or source.name)
     if entry.exists() and _current(entry, source):
         return entry
     entry.parent.mkdir(parents=True, exist_ok=True)
@@ -61,9 +65,9 @@ def mirror(path: Path) -> Path | None:
     return entry
 
 
-def open_at_page_url(path: Path, page: int | None) -> str | None:
+def open_at_page_url(path: Path, page: int | None, name: str | None = None) -> str | None:
     """A link that opens a library PDF at a page in the browser's viewer, or None if it is gone."""
-    entry = mirror(path)
+    entry = mirror(path, name)
     if entry is None:
         return None
     url = f"{STATIC_URL}/library/{entry.parent.name}/{quote(entry.name)}"

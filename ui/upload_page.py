@@ -75,11 +75,17 @@ def add_documents(files, settings) -> list[UploadOutcome]:
         failed, duplicates = dict(report.failed), dict(report.duplicates)
         for position, item in to_index:
             name = item.path.name  # a single file is named by its file name in the index
-            if name in report.passages:
-                count = report.passages[name]
+            # A ZIP package or a mail: its members and attachments are documents named under it.
+            documents = {n: c for n, c in report.passages.items() if n == name or n.startswith(name + "/")}
+            if documents:
+                count = sum(documents.values())
+                inside = f" in {len(documents)} documents" if len(documents) > 1 else ""
+                unread = [n for n in failed if n.startswith(name + "/")]
+                note = f"; not read: {', '.join(f'{n} ({failed[n]})' for n in unread)}" if unread else ""
                 outcomes[position] = UploadOutcome(
                     name, "added",
-                    f"Added as {UPLOADS_FOLDER}/{name}: {count} passage{'s' if count != 1 else ''}, ready to search.",
+                    f"Added as {UPLOADS_FOLDER}/{name}: {count} passage{'s' if count != 1 else ''}{inside},"
+                    f" ready to search{note}.",
                 )
             elif name in duplicates:
                 _take_back(item.path, settings)
@@ -120,7 +126,8 @@ def main() -> None:
             type=list(UPLOAD_TYPES),
             accept_multiple_files=True,
             max_upload_size=settings.upload_max_mb,
-            help=f"PDF, PowerPoint, Word, OpenDocument or text files, up to {settings.upload_max_mb} MB each.",
+            help=(f"PDF, PowerPoint, Word, Excel, OpenDocument, web pages, eForms notices, pictures, e-mails, "
+                  f"ZIP packages or text files, up to {settings.upload_max_mb} MB each."),
         )
         submitted = st.form_submit_button("Add to the library", type="primary", icon=":material/upload_file:")
     if submitted:

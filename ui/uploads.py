@@ -19,7 +19,10 @@ from index.sync import sha256_of
 
 # The types the upload box accepts (the readers in `ingest` know more, e.g. .pptm; uploads
 # stay with the common ones officers actually bring home).
-UPLOAD_TYPES = ("pdf", "pptx", "docx", "txt", "md", "odt", "odp", "ppt", "doc")
+UPLOAD_TYPES = (
+    "pdf", "pptx", "docx", "txt", "md", "odt", "odp", "ods", "ppt", "doc", "xls", "xlsx", "xlsm", "csv", "tsv",
+    "html", "htm", "xml", "rtf", "jpg", "jpeg", "png", "tif", "tiff", "zip", "eml", "msg",
+)
 UPLOADS_FOLDER = "uploads"
 # Long enough for any real title, short enough for every file system (255 bytes) even in UTF-8.
 MAX_NAME_CHARS = 120
