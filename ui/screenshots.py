@@ -154,8 +154,8 @@ def make_docs_screenshots(out_dir: Path) -> list[Path]:
 # Questions about the real library (../shared/realdocs/procurement) whose best card is a table
 # page and a slide: the page previews of README "Page previews".
 PREVIEW_QUESTIONS = (
-    ("6-preview-table.png", "Which data fields must a buyer publish about each contract it awards?"),
-    ("7-preview-slide.png", "What is e-Certis and how does it help with the ESPD?"),
+    ("6-preview-table.png", "In the French open data format, which field gives the amount of a contract and its duration?"),
+    ("7-preview-slide.png", "What did the eSubmission workshop show about award criteria in eEvaluation?"),
 )
 
 
