@@ -141,12 +141,13 @@ def test_first_start_builds_the_index_and_offers_example_questions(library, tmp_
 
 
 # -- asking ------------------------------------------------------------------------------------
-def test_passage_text_is_escaped_before_its_sentences_are_marked():
-    from ui.cards import highlighted_html
+def test_passage_text_is_escaped_before_its_sentences_and_words_are_marked():
+    from ui.cards import marked_html
 
     text = "<script>alert(1)</script> Quality weighed 60 %."
-    assert highlighted_html(text, [(26, len(text))]) == (
-        "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Quality weighed 60 %.</mark>"
+    assert marked_html(text, [(26, len(text))], [(26, 33)]) == (
+        '&lt;script&gt;alert(1)&lt;/script&gt; <span class="pxs-best"><mark class="pxs-term">Quality</mark></span>'
+        '<span class="pxs-best"> weighed 60 %.</span>'
     )
 
 
@@ -351,7 +352,7 @@ def test_an_uploaded_zip_package_is_a_folder_whose_pdfs_open_at_their_page_and_l
     best = result_cards(app)[0]
     link = re.search(r'href="([^"]+)"', best).group(1)
     assert card_document(best) == "package.zip/tender/training-plan.pdf"
-    assert re.fullmatch(r"app/static/library/[0-9a-f]{16}/training-plan\.pdf#page=2", link)
+    assert re.fullmatch(r"app/static/previews/[0-9a-f]{64}/[0-9a-f]{20}/training-plan\.pdf#page=2", link)  # marked
 
     app = open_app("library_page.py")  # a member is removed with its package
     uploaded = own_library.library_dir / "uploads" / "package.zip"

@@ -1,7 +1,8 @@
-"""A search result as a card: the passage with its best sentences marked, where it comes from,
-and the ways to the source (open the PDF at the page; the whole slide or section; download).
+"""A search result as a card: its best sentences with the question's words marked, where it comes
+from, its page as a picture with the passage marked (ui/previews.py), and the ways to the source
+(the marked PDF at the page; the other hits of the document; the whole slide or section; download).
 
-The HTML is built by plain functions (`card_html`, `highlighted_html`) so its safety can be
+The HTML is built by plain functions (`card_html`, `marked_html`, `snippet_html`) so its safety can be
 tested without a browser: every piece of document text is escaped before it is marked up.
 """
 from __future__ import annotations
@@ -140,13 +141,7 @@ def plain(text: str) -> str:
     return "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|<>~$:" else ch for ch in text)
 
 
-def highlighted_html(text: str, spans: list[tuple[int, int]]) -> str:
-    """The passage as safe HTML with the given character spans wrapped in <mark>."""
-    return marked_html(text, spans, [], sentence_tag="mark")
-
-
-def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[int, int]],
-                sentence_tag: str = "span") -> str:
+def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[int, int]]) -> str:
     """Safe HTML of `text`: the `sentences` spans set off, the question's `terms` marked in them
     and elsewhere. Every piece of text is escaped before it is wrapped."""
     cuts = sorted({0, len(text), *(p for span in (*sentences, *terms) for p in span if 0 <= p <= len(text))})
@@ -156,7 +151,7 @@ def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[i
         if any(a <= start and end <= b for a, b in terms):
             piece = f'<mark class="pxs-term">{piece}</mark>'
         if any(a <= start and end <= b for a, b in sentences):
-            piece = f"<{sentence_tag}>{piece}</{sentence_tag}>" if sentence_tag == "mark" else f'<span class="pxs-best">{piece}</span>'
+            piece = f'<span class="pxs-best">{piece}</span>'
         pieces.append(piece)
     return "".join(pieces)
 
@@ -176,8 +171,11 @@ def snippet_html(result: Result) -> str:
         lines = [m.span() for m in re.finditer(r"[^\n]+", text) if not _NUMBER_LINE.match(m.group())]
         words = 0
         for start, end in lines:
+            line_words = list(re.finditer(r"\S+", text[start:end]))
+            if words + len(line_words) > SNIPPET_WORDS:  # cut the last line at the word limit
+                end = start + line_words[max(0, SNIPPET_WORDS - words - 1)].end()
             spans.append((start, end))
-            words += len(text[start:end].split())
+            words += len(line_words)
             if words >= SNIPPET_WORDS:
                 break
     pieces = []
