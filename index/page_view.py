@@ -80,7 +80,9 @@ def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | N
             return _best_page(document, pdf, text)
         if not 1 <= page <= len(document):
             return PageView(why_not=f"the picture has no page {page}")
-        view = _on_page(document, pdf, page, text, ocr, ocr_languages)
+        view, _ = _locate(document, pdf, page, text)
+        if not view.boxes and ocr:
+            view, _ = _locate_by_ocr(document, pdf, page, text, ocr_languages)
         if not view.boxes and kind in SLIDE_KINDS:  # a passage that continues the notes
             view.why_not = f"{NOT_LOCATED}: it may be in the slide's speaker notes, which the slide does not show"
         return view
@@ -99,13 +101,6 @@ def _best_page(document, pdf: Path, text: str) -> PageView:
         if found > 0.9:
             break
     return best
-
-
-def _on_page(document, pdf: Path, page: int, text: str, ocr: bool, ocr_languages: str) -> PageView:
-    view, _ = _locate(document, pdf, page, text)
-    if not view.boxes and ocr:
-        view, _ = _locate_by_ocr(document, pdf, page, text, ocr_languages)
-    return view
 
 
 def _locate(document, pdf: Path, page: int, text: str) -> tuple[PageView, float]:

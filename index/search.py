@@ -724,8 +724,12 @@ class Searcher:
         total = max(1, len(snapshot.lexical))
         weights = {t: float(np.log(1 + total / (1 + df))) for t, df in frequencies.items()}
 
+        made: dict[int, Result] = {}  # a page that is another hit of several cards is made once
+
         def result(row, rank: int, score: float) -> Result:
-            return Result(
+            if row["id"] in made:
+                return made[row["id"]]
+            made[row["id"]] = Result(
                 rank=rank, score=round(float(score), 6), document=row["name"], page=row["page"],
                 heading=row["heading"] or "", text=row["text"], title=row["title"] or "", kind=row["kind"] or "",
                 path=row["path"], chunk_id=row["id"], start=row["start"], end=row["end"], ocr=bool(row["ocr"]),
@@ -733,6 +737,7 @@ class Searcher:
                 highlights=best_sentences(row["text"], token_set, row["language"], weights=weights),
                 terms=term_spans(row["text"], token_set, row["language"]),
             )
+            return made[row["id"]]
 
         results: list[Result] = []
         by_text: dict[str, Result] = {}

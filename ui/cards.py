@@ -311,11 +311,11 @@ def _document_steps(result: Result, shown: Result) -> None:
     if len(hits) < 2:
         return
     at = next(i for i, hit in enumerate(hits) if hit.chunk_id == shown.chunk_id)
-    others = [location_label(hit.kind, hit.page) for hit in hits if hit.chunk_id != shown.chunk_id]
-    words = others[0].split()[0] if others[0] != "section" else "sections"
-    numbers = ", ".join(o.split()[-1] for o in others) if words != "sections" else str(len(others))
-    plural = {"page": "pages", "slide": "slides"}.get(words, words) if len(others) > 1 else words
-    text = f"{len(others)} more passage{'s' if len(others) != 1 else ''} in this document: {plural} {numbers}"
+    others = [hit for hit in hits if hit.chunk_id != shown.chunk_id]
+    text = f"{len(others)} more passage{'s' if len(others) != 1 else ''} in this document"
+    if all(hit.page is not None for hit in others):  # "pages 7, 12, 31"; sections have no number
+        unit = location_label(shown.kind, 1).split()[0] + ("s" if len(others) > 1 else "")
+        text += f": {unit} {', '.join(str(hit.page) for hit in others)}"
     back, forward, said = st.columns([1.3, 1.3, 5], vertical_alignment="center")
     if at > 0:
         back.button(f"◀ {location_label(hits[at - 1].kind, hits[at - 1].page)}", key=f"back-{result.chunk_id}",
