@@ -1,8 +1,9 @@
-"""`python -m index search|stats|check`: query and inspect an index from the command line.
+"""`python -m index search|stats|check|browse`: query and inspect an index from the command line.
 
     python -m index search "how did they run the market consultation?" -k 5 --json
     python -m index search --queries questions.txt --json
     python -m index stats --json
+    python -m index browse --stage market --kind case --json
 """
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ def _parse(argv):
     check = commands.add_parser("check", help="verify that FAISS, BM25, metadata and files agree")
     check.add_argument("--repair", action="store_true", help="re-index only what is wrong")
     check.add_argument("--json", action="store_true")
-    for sub in (search, stats, check):
+    browse = commands.add_parser("browse", help="documents and pages by stage, kind of material and topic")
+    browse.add_argument("--stage", action="append", help="a stage of the procurement cycle: market, design, ... (repeatable)")
+    browse.add_argument("--kind", action="append", help="a kind of material: case, tool, legal, ... (repeatable)")
+    browse.add_argument("--topic", action="append", help="a topic: pcp, green_social, ... (repeatable)")
+    browse.add_argument("--best", type=int, default=3, help="best pages per document (default 3)")
+    browse.add_argument("--json", action="store_true", help="one JSON object: counts and documents")
+    for sub in (search, stats, check, browse):
         sub.add_argument("--index", type=Path, help="index directory (default: .index/ or $PXS_INDEX)")
     return parser.parse_args(argv)
 
@@ -53,6 +60,43 @@ def _print_result(result, as_json: bool, query: str) -> None:
     print(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
+def _browse(args, settings) -> int:
+    from index.browse import browse
+    from index.labels import load_labels
+
+    label_set = load_labels()
+    asked = []
+    for group, values in (("stage", args.stage), ("kind", args.kind), ("topic", args.topic)):
+        known = [label.key.split(":", 1)[1] for label in label_set.in_group(group)]
+        for value in values or ():
+            name = value.split(":", 1)[-1]
+            if name not in known:
+                print(f"error: unknown {group} {value!r} (one of {', '.join(known)})", file=sys.stderr)
+                return 2
+            asked.append(f"{group}:{name}")
+    if not (settings.index_dir / "library.sqlite").exists():
+        print(f"error: no index at {settings.index_dir}", file=sys.stderr)
+        return 3
+    found = browse(settings.index_dir, asked, best=args.best, label_set=label_set)
+    if args.json:
+        print(json.dumps({"asked": asked, **found.as_dict()}, ensure_ascii=False))
+        return 0
+    if not found.labelled:
+        print("the index has no labels yet: run python -m ingest once to label its pages")
+        return 0
+    for group in ("stage", "kind", "topic"):
+        print(f"{label_set.groups[group].title}: " + " · ".join(
+            f"{found.names[key]} {count}" for key, count in found.counts[group].items()))
+    for kind, documents in found.by_kind().items():
+        print(f"\n{found.names[kind]} ({len(documents)})")
+        for document in documents:
+            pages = ", ".join(str(p.page) for p in document.pages if p.page is not None)
+            print(f"  {document.document} [{document.type}, {document.language or '?'}]"
+                  f"{' pages ' + pages if pages else ''}: {document.title}")
+            print(f"     {document.line[:160]}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parse(argv)
     settings = config.load()
@@ -64,6 +108,8 @@ def main(argv=None) -> int:
         from index.check import main as check_main
 
         return check_main(settings, repair=args.repair, as_json=args.json)
+    if args.command == "browse":
+        return _browse(args, settings)
     try:
         searcher = Searcher(settings.index_dir, settings)
     except IndexUnavailable as exc:

@@ -30,7 +30,7 @@ from ingest import (
 from ingest.containers import sweep as sweep_containers
 from ingest.discover import sha256_of
 
-from . import renditions
+from . import labels, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
 from .store import Writer, connect, get_meta, pause_point, text_hash
@@ -47,7 +47,7 @@ class IndexBusy(Exception):
 class Progress:
     """What a progress bar needs: files read so far, passages embedded so far."""
 
-    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "pages" | "done"
+    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "labels" | "pages" | "done"
     files_done: int = 0
     files_total: int = 0
     chunks_done: int = 0
@@ -141,7 +141,7 @@ class _Run:
         self.counter = token_counter(settings.model)
         self.last_commit = time.monotonic()
         self.state = Progress("scan")
-        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "pages": 0.0}
+        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "labels": 0.0, "pages": 0.0}
         self.reader_memory = ReaderMemory()
 
     @property
@@ -214,6 +214,7 @@ class _Run:
                 self.writer.remove_file(row["id"])
                 self.report.removed.append(row["name"])
             self._commit()
+            self._label_pages()
             self._lay_out_pages()
             sweep_containers(self.settings, {row[0] for row in self.writer.connection.execute("SELECT sha256 FROM files")})
         finally:
@@ -354,6 +355,14 @@ class _Run:
             (self.report.updated if item.was_indexed else self.report.added).append(source.name)
             self.report.passages[source.name] = len(rows)
         pause_point("write", self.settings.debug_pause_at)  # rows in an open transaction, not committed
+
+    def _label_pages(self) -> None:
+        """Stage, kind and topic labels of new and changed files, from their stored vectors (see
+        labels.py); every file again when labels.toml or the model changed."""
+        clock = time.monotonic()
+        self.tell(stage="labels")
+        labels.update_labels(self.writer.connection, self.settings.model, lambda text: self.embedder.encode_query(text))
+        self.timers["labels"] += time.monotonic() - clock
 
     def _lay_out_pages(self) -> None:
         """The page pictures of decks and word-processor files (see renditions.py). After the
