@@ -39,7 +39,8 @@ def sample_features(settings: config.Settings, labels: labelling.LabelSet):
     """(items, features[n_pages, n_labels, n_features], truth[n_pages, n_labels]) of the sample."""
     items = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     embedder = load_embedder(settings.model)
-    descriptions = labelling.description_vectors(labels, embedder.encode_query)
+    descriptions = labelling.description_vectors(
+        labels, getattr(embedder, "encode_queries", None) or (lambda texts: np.vstack([embedder.encode_query(t) for t in texts])))
     features, truth, kept = [], [], []
     for library, folder in LIBRARIES.items():
         wanted = [item for item in items if item["library"] == library]

@@ -27,6 +27,9 @@ def _parse(argv):
     search.add_argument("--document", action="append", help="only this document (repeatable)")
     search.add_argument("--kind", action="append", help="only this type: pdf, pptx, docx, ... (repeatable)")
     search.add_argument("--language", action="append", help="only passages in this language (repeatable)")
+    search.add_argument("--stage", action="append", help="only pages about this stage: market, design, ... (repeatable)")
+    search.add_argument("--material", action="append", help="only pages of this kind of material: case, tool, ... (repeatable)")
+    search.add_argument("--topic", action="append", help="only pages on this topic: pcp, green_social, ... (repeatable)")
     search.add_argument("--json", action="store_true", help="one JSON object per result and line")
     stats = commands.add_parser("stats", help="documents, passages, model")
     stats.add_argument("--json", action="store_true")
@@ -60,20 +63,29 @@ def _print_result(result, as_json: bool, query: str) -> None:
     print(f"   {text[:300]}{'…' if len(text) > 300 else ''}")
 
 
-def _browse(args, settings) -> int:
-    from index.browse import browse
-    from index.labels import load_labels
+def _labels_asked(values_by_group: dict[str, list[str] | None]) -> list[str] | None:
+    """Label keys ("stage:market") from the options' short names; None (said why) if one is unknown."""
+    from index import load_labels
 
-    label_set = load_labels()
-    asked = []
-    for group, values in (("stage", args.stage), ("kind", args.kind), ("topic", args.topic)):
+    label_set, asked = load_labels(), []
+    for group, values in values_by_group.items():
         known = [label.key.split(":", 1)[1] for label in label_set.in_group(group)]
         for value in values or ():
             name = value.split(":", 1)[-1]
             if name not in known:
                 print(f"error: unknown {group} {value!r} (one of {', '.join(known)})", file=sys.stderr)
-                return 2
+                return None
             asked.append(f"{group}:{name}")
+    return asked
+
+
+def _browse(args, settings) -> int:
+    from index import browse, load_labels
+
+    label_set = load_labels()
+    asked = _labels_asked({"stage": args.stage, "kind": args.kind, "topic": args.topic})
+    if asked is None:
+        return 2
     if not (settings.index_dir / "library.sqlite").exists():
         print(f"error: no index at {settings.index_dir}", file=sys.stderr)
         return 3
@@ -129,7 +141,10 @@ def main(argv=None) -> int:
     questions = [args.question] if args.question else [
         line.strip() for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    filters = Filters(documents=args.document, kinds=args.kind, languages=args.language)
+    labels = _labels_asked({"stage": args.stage, "kind": args.material, "topic": args.topic})
+    if labels is None:
+        return 2
+    filters = Filters(documents=args.document, kinds=args.kind, languages=args.language, labels=labels or None)
     try:
         for question in questions:
             results = searcher.search(question, k=args.k, mode=args.mode, filters=filters)

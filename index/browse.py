@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .labels import GROUPS, LabelSet, load_labels
+from .labels import GROUPS, LabelSet, has_labels, load_labels, wanted_groups
 from .search import Result
 from .store import DB_NAME
 
@@ -71,15 +71,13 @@ def _connect(index_dir: Path) -> sqlite3.Connection:
     return connection
 
 
-def has_labels(connection: sqlite3.Connection) -> bool:
-    return connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_labels'").fetchone() is not None
-
-
-def wanted_groups(labels: list[str] | None) -> dict[str, set[str]]:
-    groups: dict[str, set[str]] = defaultdict(set)
-    for key in labels or ():
-        groups[key.split(":", 1)[0]].add(key)
-    return groups
+def labelled_files(index_dir: Path) -> int:
+    """How many files have their labels: changes when a run labels new files."""
+    connection = _connect(index_dir)
+    try:
+        return connection.execute("SELECT COUNT(*) FROM labelled_files").fetchone()[0] if has_labels(connection) else 0
+    finally:
+        connection.close()
 
 
 def page_matches(page_labels: set[str], wanted: dict[str, set[str]]) -> bool:

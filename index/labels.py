@@ -16,6 +16,7 @@ import re
 import sqlite3
 import tomllib
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -151,9 +152,11 @@ def chosen(labels: LabelSet, probability: np.ndarray) -> dict[str, float]:
     }
 
 
-def description_vectors(labels: LabelSet, encode: Callable[[str], np.ndarray]) -> list[np.ndarray]:
-    """For each label, its descriptions' unit vectors (one row each)."""
-    return [np.vstack([encode(text) for text in label.describe]) for label in labels.labels]
+def description_vectors(labels: LabelSet, encode: Callable[[list[str]], np.ndarray]) -> list[np.ndarray]:
+    """For each label, its descriptions' unit vectors (one row each), encoded as questions are."""
+    counts = [len(label.describe) for label in labels.labels]
+    flat = np.asarray(encode([text for label in labels.labels for text in label.describe]), dtype=np.float32)
+    return np.split(flat, np.cumsum(counts)[:-1])
 
 
 def closeness(vectors: np.ndarray, descriptions: list[np.ndarray]) -> np.ndarray:
@@ -178,6 +181,17 @@ def label_pages(labels: LabelSet, descriptions: list[np.ndarray], pages: Iterabl
     }
 
 
+def has_labels(connection: sqlite3.Connection) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'page_labels'").fetchone() is not None
+
+
+def wanted_groups(labels: list[str] | None) -> dict[str, set[str]]:
+    groups: dict[str, set[str]] = defaultdict(set)
+    for key in labels or ():
+        groups[key.split(":", 1)[0]].add(key)
+    return groups
+
+
 # -- in the index -----------------------------------------------------------------------------
 def document_pages(connection: sqlite3.Connection, sha256: str) -> tuple[str, list[PageInput]]:
     """The title and pages (text and stored passage vectors) of the indexed file with this content."""
@@ -199,7 +213,7 @@ def document_pages(connection: sqlite3.Connection, sha256: str) -> tuple[str, li
 
 
 def _stored_descriptions(connection, labels: LabelSet, version: str,
-                         encode: Callable[[str], np.ndarray]) -> list[np.ndarray]:
+                         encode: Callable[[list[str]], np.ndarray]) -> list[np.ndarray]:
     row = connection.execute("SELECT vectors FROM label_vectors WHERE version = ?", (version,)).fetchone()
     counts = [len(label.describe) for label in labels.labels]
     if row is None:
@@ -212,11 +226,12 @@ def _stored_descriptions(connection, labels: LabelSet, version: str,
     return np.split(flat, np.cumsum(counts)[:-1])
 
 
-def update_labels(connection: sqlite3.Connection, model: str, encode: Callable[[str], np.ndarray],
+def update_labels(connection: sqlite3.Connection, model: str, encode: Callable[[list[str]], np.ndarray],
                   labels: LabelSet | None = None) -> int:
     """Label the indexed files not yet labelled with this version of labels.toml and model, and
     forget the labels of content no longer indexed; returns how many files were labelled.
-    `encode` (a question's encoder) is called only when the descriptions' vectors are not stored."""
+    `encode` (texts -> their vectors as questions) is called only when the descriptions' vectors
+    are not stored."""
     labels = labels or load_labels()
     version = labels.version(model)
     connection.executescript(SCHEMA)

@@ -39,6 +39,7 @@ import settings as config
 
 from .embedder import load_embedder
 from .glossary import Translation, translations
+from .labels import has_labels, wanted_groups
 from .lexical import WORD, query_tokens, tokenize, top_k
 from .store import IndexError_, Snapshot, connect, get_meta, load_snapshot
 
@@ -424,9 +425,10 @@ class Filters:
     documents: list[str] | None = None
     kinds: list[str] | None = None
     languages: list[str] | None = None
+    labels: list[str] | None = None  # page labels ("stage:market", "kind:case"): one of each group asked
 
     def active(self) -> bool:
-        return bool(self.documents or self.kinds or self.languages)
+        return bool(self.documents or self.kinds or self.languages or self.labels)
 
 
 def page_key(file_id: int, page: int | None, heading: str | None) -> tuple:
@@ -698,6 +700,14 @@ class Searcher:
             if wanted:
                 clauses.append(f"{column} IN ({','.join('?' * len(wanted))})")
                 values.extend(wanted)
+        for keys in wanted_groups(filters.labels).values():
+            if not has_labels(self._connection):
+                return np.zeros(0, dtype=np.int64)
+            clauses.append(
+                "EXISTS (SELECT 1 FROM page_labels l WHERE l.sha256 = f.sha256 AND l.page IS c.page"
+                f" AND l.label IN ({','.join('?' * len(keys))}))"
+            )
+            values.extend(sorted(keys))
         rows = self._connection.execute(
             f"SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE {' AND '.join(clauses)}", values
         )

@@ -69,6 +69,7 @@ class RunReport:
     pages_read: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    files_labelled: int = 0  # files given their stage, kind and topic labels (labels.py)
     seconds: dict[str, float] = field(default_factory=dict)
     # Peak resident memory in MB: "indexing", the process that ran the indexing (for `python -m
     # ingest`, the run itself; in the app, the app's process since it started), and "readers",
@@ -361,8 +362,12 @@ class _Run:
         labels.py); every file again when labels.toml or the model changed."""
         clock = time.monotonic()
         self.tell(stage="labels")
-        labels.update_labels(self.writer.connection, self.settings.model, lambda text: self.embedder.encode_query(text))
+        self.report.files_labelled = labels.update_labels(self.writer.connection, self.settings.model, self._encode_questions)
         self.timers["labels"] += time.monotonic() - clock
+
+    def _encode_questions(self, texts: list[str]) -> np.ndarray:
+        batched = getattr(self.embedder, "encode_queries", None)
+        return batched(texts) if batched else np.vstack([self.embedder.encode_query(t) for t in texts])
 
     def _lay_out_pages(self) -> None:
         """The page pictures of decks and word-processor files (see renditions.py). After the

@@ -183,3 +183,45 @@ def test_the_page_picture_marks_the_passage_and_the_opened_pdf_carries_a_highlig
     expect(deck.locator(".pxs-box").first).to_be_attached()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=deck.locator(".pxs-pic img").element_handle())
     deck.screenshot(path=str(tmp_path / "6-slide-card.png"))
+
+
+def test_browse_by_stage_opens_the_page_and_a_filtered_ask_link_works_in_a_new_browser(app_url, browser_page, tmp_path):
+    page = browser_page
+    page.goto(f"{app_url}/browse")
+    stage = page.get_by_role("button", name=re.compile(r"^Market consultation and engagement · [1-9]"))
+    stage.click()
+    expect(page).to_have_url(re.compile(r"[?&]stage=market"))
+    report = page.locator(f"{FRESH} [data-testid=stVerticalBlockBorderWrapper]").filter(
+        has_text="vienna-exchange-report.pdf").first
+    expect(report).to_be_visible()
+    page.screenshot(path=str(tmp_path / "7-browse-stage.png"), full_page=True)
+    report.get_by_role("button", name="Page 2").click()
+    card = page.locator(f'{FRESH} .pxs-card[data-document="vienna-exchange-report.pdf"][data-page="2"]')
+    expect(card.get_by_role("link", name="Open at page 2")).to_have_attribute(
+        "href", re.compile(r"/vienna-exchange-report\.pdf#page=2$"))
+    expect(card.locator(".pxs-pic img")).to_be_visible()
+
+    page.get_by_role("link", name="Ask a question within these").click()
+    cards = ask(page, "What did they do before the tender?")
+    expect(page).to_have_url(re.compile(r"[?&]stage=Market(\+|%20)consultation"))
+    shown = cards.evaluate_all("cards => cards.map(c => [c.dataset.document, c.dataset.page])")
+    assert shown and all(pair == ["vienna-exchange-report.pdf", "2"] for pair in shown[:1]), shown
+    link = page.url
+
+    from playwright.sync_api import sync_playwright  # a second browser: nothing shared but the link
+
+    with sync_playwright() as playwright:
+        other = launch_chromium(playwright)
+        try:
+            fresh = other.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+            fresh.set_default_timeout(WAIT_MS)
+            fresh.goto(link)
+            chosen = fresh.get_by_test_id("stSidebar").get_by_text("Market consultation and engagement")
+            expect(chosen).to_be_visible()
+            said = fresh.locator(FRESH).get_by_text(re.compile(r"^\d+ best passages? for “What did they do before the tender\?”")).first
+            expect(said).to_be_visible()
+            again = fresh.locator(f"{FRESH} .pxs-card")
+            expect(again).to_have_count(len(shown))
+            assert again.evaluate_all("cards => cards.map(c => [c.dataset.document, c.dataset.page])") == shown
+        finally:
+            other.close()

@@ -1,7 +1,7 @@
 """The app's entry: `streamlit run ui/app.py`.
 
 Opens on the library folder (settings.library_dir) with its index (settings.index_dir); builds
-the index first when there is none. Then three pages: Ask (the default), Add documents, Library.
+the index first when there is none. Then four pages: Ask (the default), Browse, Add documents, Library.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ def main() -> None:
 
     pages = st.navigation([
         st.Page("search_page.py", title="Ask", icon=":material/search:", default=True),
+        st.Page("browse_page.py", title="Browse", icon=":material/account_tree:", url_path="browse"),
         st.Page("upload_page.py", title="Add documents", icon=":material/upload_file:", url_path="add"),
         st.Page("library_page.py", title="Library", icon=":material/library_books:", url_path="library"),
     ])

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 import settings as config
-from index import IndexBusy, Progress, RunReport, Searcher
+from index import LABELS_FILE, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, labelled_files, load_labels
 from index.library import indexing_in_progress
 
 from . import source_files
@@ -69,6 +69,28 @@ def documents(settings: config.Settings) -> list[dict]:
     database_id = _database_id(settings)
     current = _searcher(str(settings.index_dir), settings.model, database_id)
     return _documents(str(settings.index_dir), settings.model, database_id, current.generation)
+
+
+@st.cache_resource(show_spinner=False)
+def _label_set(mtime_ns: int):
+    return load_labels()
+
+
+def label_set():
+    """The label definitions (index/labels.toml), read again when the file changes."""
+    return _label_set(LABELS_FILE.stat().st_mtime_ns)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _browse(index_dir: str, labels: tuple[str, ...], generation: int, labelled: int, mtime_ns: int):
+    return browse_index(Path(index_dir), list(labels), label_set=_label_set(mtime_ns))
+
+
+def browse(settings: config.Settings, labels: list[str]):
+    """Documents and pages under these labels (index.browse), cached per index generation."""
+    current = searcher(settings)
+    return _browse(str(settings.index_dir), tuple(sorted(labels)), current.generation,
+                   labelled_files(settings.index_dir), LABELS_FILE.stat().st_mtime_ns)
 
 
 def index_exists(settings: config.Settings) -> bool:

@@ -26,6 +26,7 @@ RESULT_COUNTS = (5, 10, 20, 30)
 # The widget keys double as the URL's parameter names, and a bound filter shows its labels
 # there: ?q=...&type=PDF&doc=reports/x.pdf&lang=Spanish&n=20 (so labels must be unique).
 QUESTION, KINDS, DOCUMENTS, LANGUAGES, COUNT = "q", "type", "doc", "lang", "n"
+LABEL_GROUPS = ("stage", "kind", "topic")  # the Browse page's labels, under the same URL names
 FOCUS_QUESTION = "pxs-focus-question"
 
 
@@ -34,7 +35,7 @@ def ask(question: str) -> None:
 
 
 def clear_filters() -> None:
-    for key in (KINDS, DOCUMENTS, LANGUAGES):
+    for key in (KINDS, DOCUMENTS, LANGUAGES, *LABEL_GROUPS):
         st.session_state[key] = []
 
 
@@ -58,10 +59,21 @@ def sidebar_filters(documents: list[dict]) -> tuple[Filters, int]:
             "Language of the passage", languages, key=LANGUAGES, bind="query-params",
             format_func=cards.language_name, placeholder="All languages",
         )
+        chosen_labels = []
+        label_set = resources.label_set()
+        for group in LABEL_GROUPS:
+            names = {label.key.split(":", 1)[1]: label.name for label in label_set.in_group(group)}
+            chosen = st.multiselect(
+                label_set.groups[group].title, list(names), key=group, bind="query-params",
+                format_func=names.get, placeholder="Any",
+                help="Found from the text of each page (see the Browse page)",
+            )
+            chosen_labels += [f"{group}:{name}" for name in chosen]
         count = st.selectbox("Number of results", RESULT_COUNTS, index=1, key=COUNT, bind="query-params")
-        if chosen_kinds or chosen_documents or chosen_languages:
+        if chosen_kinds or chosen_documents or chosen_languages or chosen_labels:
             st.button("Clear the filters", on_click=clear_filters, icon=":material/filter_alt_off:")
-    filters = Filters(documents=chosen_documents or None, kinds=chosen_kinds or None, languages=chosen_languages or None)
+    filters = Filters(documents=chosen_documents or None, kinds=chosen_kinds or None, languages=chosen_languages or None,
+                      labels=chosen_labels or None)
     return filters, int(count or 10)
 
 
