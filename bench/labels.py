@@ -15,7 +15,9 @@ import dataclasses
 import json
 import re
 import sqlite3
+import statistics
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,7 +34,8 @@ from index.embedder import load_embedder  # noqa: E402
 
 SAMPLE = ROOT / "bench" / "labels_sample.jsonl"
 LIBRARIES = {"corpus": ROOT / "corpus", "realdocs": ROOT.parent / "shared" / "realdocs" / "procurement"}
-BASELINES = {"words alone": ("words", "word_density", "title"), "vectors alone": ("closeness",)}
+BASELINES = {"words alone": ("words", "word_density", "title"), "vectors alone": ("closeness", "top"),
+             "page alone": ("closeness", "top", "words", "word_density", "title")}
 
 
 def sample_features(settings: config.Settings, labels: labelling.LabelSet):
@@ -56,32 +59,34 @@ def sample_features(settings: config.Settings, labels: labelling.LabelSet):
                 print(f"not indexed: {library}/{item['document']}", file=sys.stderr)
                 continue
             title, pages = labelling.document_pages(connection, sha)
-            page = next((p for p in pages if p.page == item["page"]), None)
-            if page is None:
+            position = next((i for i, p in enumerate(pages) if p.page == item["page"]), None)
+            if position is None:
                 print(f"no passages on {library}/{item['document']} page {item['page']}", file=sys.stderr)
                 continue
-            close = labelling.closeness(page.vectors, descriptions)
-            features.append(labelling.page_features(labels, close, page.text, title))
+            rows = labelling.document_features(
+                labels, [labelling.closeness(p.vectors, descriptions) for p in pages], [p.text for p in pages], title)
+            features.append(rows[position])
             truth.append([label.key.split(":")[1] in item.get(label.group, []) for label in labels.labels])
             kept.append(item)
     return kept, np.array(features), np.array(truth, dtype=bool)
 
 
-def fit_group(x: np.ndarray, y: np.ndarray, columns: list[int], l2: float = 1.0, steps: int = 3000):
-    """Logistic regression with weights shared by the group's labels and a bias per label.
+def fit_group(x: np.ndarray, y: np.ndarray, columns: list[int], l2: float = 0.05, steps: int = 3000):
+    """Logistic regression with weights shared by the group's labels, a shared bias, and a small
+    (L2-held) bias of each label's own: a label with few hand-labelled pages keeps near the group.
     x: [pages, labels, features], y: [pages, labels]. Returns (weights per feature, bias per label)."""
     x = x[:, :, columns]
     mean, spread = x.reshape(-1, x.shape[2]).mean(0), x.reshape(-1, x.shape[2]).std(0) + 1e-9
     z = (x - mean) / spread
-    w, b = np.zeros(len(columns)), np.zeros(y.shape[1])
+    w, b, d = np.zeros(len(columns)), 0.0, np.zeros(y.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
+        p = 1 / (1 + np.exp(-(z @ w + b + d)))
         error = p - y
-        w -= 0.1 * ((error[:, :, None] * z).mean((0, 1)) + l2 * w / y.size)
-        b -= 0.1 * (error.mean(0) + l2 * b / y.size)
-    # back to the raw features' scale
-    raw_w = w / spread
-    return raw_w, b - (raw_w * mean).sum()
+        w -= 0.3 * ((error[:, :, None] * z).mean((0, 1)) + l2 * w)
+        b -= 0.3 * error.mean()
+        d -= 0.3 * (error.mean(0) + l2 * 4 * d)
+    raw_w = w / spread  # back to the raw features' scale
+    return raw_w, b + d - (raw_w * mean).sum()
 
 
 def probabilities(x: np.ndarray, columns: list[int], weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -103,17 +108,23 @@ def macro(values: list[float | None]) -> float:
     return sum(kept) / len(kept) if kept else float("nan")
 
 
-def choose_threshold(probability: np.ndarray, truth: np.ndarray, floor: float = 0.8) -> float:
-    """The lowest threshold whose macro precision on these pages reaches `floor` (the most recall
-    that keeps precision); the highest-precision one if none does."""
-    best = (-1.0, 0.95)
-    for threshold in np.arange(0.2, 0.96, 0.025):
-        per_label = scores(probability >= threshold, truth)
-        precision = macro([p for p, _, _, _ in per_label])
-        if precision >= floor:
-            return float(threshold)
-        best = max(best, (precision, float(threshold)))
-    return best[1]
+def choose_threshold(probability: np.ndarray, truth: np.ndarray, beta: float = 0.5, floor: float = 0.0) -> float:
+    """The threshold of the best macro F-beta on these pages among those whose macro precision
+    reaches `floor` (the best F-beta overall if none does): beta 0.5 weighs precision twice, as a
+    wrong page under a stage costs more trust than a missing one. A floor of 0.8 left stages a
+    recall of 0.03 on the sample (bench/LABELS.md), so none is set."""
+    def measures(threshold):
+        values, precisions = [], []
+        for p, r, _, n in scores(probability >= threshold, truth):
+            if p is not None:
+                precisions.append(p)
+            if n:
+                p, r = p or 0.0, r or 0.0
+                values.append(0.0 if p + r == 0 else (1 + beta**2) * p * r / (beta**2 * p + r))
+        return (sum(values) / len(values) if values else 0.0), macro(precisions)
+    candidates = [(measures(t), float(t)) for t in np.arange(0.1, 0.91, 0.025)]
+    passing = [(f, t) for (f, precision), t in candidates if precision >= floor]
+    return max(passing or [(f, t) for (f, _), t in candidates])[1]
 
 
 def write_calibration(labels: labelling.LabelSet, fitted: dict[str, tuple]) -> None:
@@ -149,6 +160,42 @@ def report(title: str, labels, predicted: np.ndarray, truth: np.ndarray, halves:
             f"{macro([p for p, _ in v]):>9.2f}{macro([r for _, r in v]):>8.2f}{'':>5s}" for v in per_half.values()))
 
 
+def speed(settings: config.Settings, labels: labelling.LabelSet) -> None:
+    """What labelling adds to indexing, and what the Browse page's query costs, on the real library."""
+    from index import browse
+
+    folder = LIBRARIES["realdocs"]
+    index_dir = default_index_dir(folder, settings)
+    embedder = load_embedder(settings.model)
+    encode = getattr(embedder, "encode_queries", None) or (lambda texts: np.vstack([embedder.encode_query(t) for t in texts]))
+    connection = sqlite3.connect(index_dir / "library.sqlite", isolation_level=None)
+    texts = [t for (t,) in connection.execute("SELECT text FROM chunks ORDER BY id LIMIT 128")]
+    passages = connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    started = time.perf_counter()
+    embedder.encode_passages(texts)
+    embedding = (time.perf_counter() - started) / len(texts) * passages
+    started = time.perf_counter()
+    labelling.description_vectors(labels, encode)
+    describing = time.perf_counter() - started
+    connection.execute("DELETE FROM labelled_files")  # relabel every file, descriptions stored
+    started = time.perf_counter()
+    files = labelling.update_labels(connection, settings.model, encode, labels)
+    relabelling = time.perf_counter() - started
+    print(f"\n## speed on {folder.name} ({files} files, {passages} passages)")
+    print(f"embedding its passages (from 128 timed): {embedding:.0f} s")
+    print(f"labelling every file from the stored vectors: {relabelling:.2f} s ({100 * relabelling / embedding:.1f} % of embedding)")
+    print(f"encoding the {sum(len(l.describe) for l in labels.labels)} descriptions (once per labels.toml and model): "
+          f"{describing:.2f} s ({100 * describing / embedding:.1f} %)")
+    for asked in ([], ["stage:market"], ["stage:design", "kind:tool"]):
+        times = []
+        for _ in range(10):
+            started = time.perf_counter()
+            found = browse(index_dir, asked, label_set=labels)
+            times.append(time.perf_counter() - started)
+        print(f"browse {asked or 'everything'}: {len(found.documents)} documents, median {1000 * statistics.median(times):.0f} ms, "
+              f"max {1000 * max(times):.0f} ms")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calibrate", action="store_true", help="fit on the even ids and write labels.toml")
@@ -182,6 +229,8 @@ def main(argv=None) -> int:
     if args.calibrate:
         write_calibration(labels, fitted)
         print(f"\nwrote weights and thresholds to {labelling.LABELS_FILE.relative_to(ROOT)}")
+        labels = labelling.load_labels()
+    speed(settings, labels)
     return 0
 
 

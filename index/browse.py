@@ -30,6 +30,7 @@ class BrowseDocument:
     line: str  # the start of its best page's text
     score: float
     kinds: list[str]  # kind labels of its matching pages ("kind:case"), or ["unclassified"]
+    label_pages: dict[str, int] = field(default_factory=dict)  # the document's labels: pages with each
     pages: list[Result] = field(default_factory=list)  # its best matching pages, best first
     page_labels: list[list[str]] = field(default_factory=list)  # the labels of each of `pages`
 
@@ -110,7 +111,10 @@ def browse(index_dir: Path, labels: list[str] | None = None, best: int = 3,
             if page_matches(set(scores), wanted):
                 asked = [scores[k] for keys in wanted.values() for k in keys if k in scores]
                 matching[file_id].append((sum(asked) if asked else max(scores.values()), page, scores))
-        documents = [_document(connection, file_id, found, best) for file_id, found in matching.items()]
+        whole: dict[int, Counter] = defaultdict(Counter)
+        for (file_id, _), scores in pages.items():
+            whole[file_id].update(scores.keys())
+        documents = [_document(connection, file_id, found, best, whole[file_id]) for file_id, found in matching.items()]
         documents.sort(key=lambda d: (-len(d.pages), -d.score, d.document))
         indexed = connection.execute("SELECT COUNT(*) FROM files WHERE status = 'indexed'").fetchone()[0]
         labelled_files = len({file_id for file_id, _ in pages})
@@ -131,7 +135,7 @@ def _counts(pages, wanted: dict[str, set[str]], group: str, names: dict[str, str
     return {key: len(files) for key, files in documents.items()}
 
 
-def _document(connection, file_id: int, found: list, best: int) -> BrowseDocument:
+def _document(connection, file_id: int, found: list, best: int, label_pages: Counter) -> BrowseDocument:
     found.sort(key=lambda item: (-item[0], item[1] if item[1] is not None else -1))
     file = connection.execute("SELECT name, title, kind, path, sha256 FROM files WHERE id = ?", (file_id,)).fetchone()
     languages = Counter(lang for (lang,) in connection.execute(
@@ -157,5 +161,5 @@ def _document(connection, file_id: int, found: list, best: int) -> BrowseDocumen
         document=file["name"], title=file["title"] or Path(file["name"]).stem, type=file["kind"] or "",
         language=languages.most_common(1)[0][0] if languages else None, line=line,
         score=round(max(item[0] for item in found), 4), kinds=kinds or [UNCLASSIFIED], pages=results,
-        page_labels=page_labels,
+        page_labels=page_labels, label_pages=dict(label_pages.most_common()),
     )

@@ -26,7 +26,7 @@ import numpy as np
 
 LABELS_FILE = Path(__file__).with_name("labels.toml")
 GROUPS = ("stage", "kind", "topic")
-FEATURES = ("closeness", "words", "word_density", "title")
+FEATURES = ("closeness", "top", "words", "word_density", "title", "document_closeness", "document_words")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS page_labels (
@@ -114,8 +114,8 @@ def word_count(words: tuple[str, ...], folded_text: str) -> int:
 
 
 def page_features(labels: LabelSet, closeness: np.ndarray, text: str, title: str) -> np.ndarray:
-    """One row per label of FEATURES, for a page whose best passage closeness to each label's
-    descriptions is `closeness` (labels order)."""
+    """One row per label of the page's own FEATURES (the document's columns left at 0), for a
+    page whose best passage closeness to each label's descriptions is `closeness`."""
     folded, folded_title = _folded(text), _folded(title)
     length = max(len(folded.split()), 1)
     rows = np.zeros((len(labels.labels), len(FEATURES)), dtype=np.float64)
@@ -126,12 +126,25 @@ def page_features(labels: LabelSet, closeness: np.ndarray, text: str, title: str
         relative = closeness[members] - closeness[members].mean()
         for position, i in enumerate(members):
             count = word_count(labels.labels[i].words, folded)
-            rows[i] = (
+            rows[i, :5] = (
                 relative[position] * 100,
+                float(position == int(np.argmax(relative))),
                 math.log1p(count),
                 min(100 * count / length, 10.0),
                 float(word_count(labels.labels[i].title_words, folded_title) > 0),
             )
+    return rows
+
+
+def document_features(labels: LabelSet, closenesses: list[np.ndarray], texts: list[str], title: str) -> list[np.ndarray]:
+    """FEATURES of each page of one document: its own, and the document's average closeness and
+    words, since what a document is (a template, a law, a course) shows on most of its pages."""
+    rows = [page_features(labels, c, text, title) for c, text in zip(closenesses, texts)]
+    if rows:
+        average = np.mean(rows, axis=0)
+        for row in rows:
+            row[:, 5] = average[:, 0]
+            row[:, 6] = average[:, 2]
     return rows
 
 
@@ -174,11 +187,9 @@ class PageInput:
 def label_pages(labels: LabelSet, descriptions: list[np.ndarray], pages: Iterable[PageInput],
                 title: str) -> dict[int | None, dict[str, float]]:
     """The labels (key -> probability) of each page of one document."""
-    return {
-        page.page: chosen(labels, probabilities(
-            labels, page_features(labels, closeness(page.vectors, descriptions), page.text, title)))
-        for page in pages
-    }
+    pages = list(pages)
+    features = document_features(labels, [closeness(p.vectors, descriptions) for p in pages], [p.text for p in pages], title)
+    return {page.page: chosen(labels, probabilities(labels, row)) for page, row in zip(pages, features)}
 
 
 def has_labels(connection: sqlite3.Connection) -> bool:
