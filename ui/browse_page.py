@@ -7,8 +7,6 @@ the URL (stage, kind, topic), as the Ask page's filters do, so a view can be sha
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import streamlit as st
 
 from index import IndexUnavailable
@@ -96,9 +94,13 @@ def main() -> None:
         st.info("Choose a stage, a kind of material or a topic to see its documents.", icon=":material/touch_app:")
         return
     names = ", ".join(found.names[key] for key in asked)
-    link = "./?" + urlencode([(key.split(":")[0], found.names[key]) for key in asked])
     st.markdown(f"{len(found.documents)} document{'s' if len(found.documents) != 1 else ''} with pages on "
-                f"{cards.plain(names)}. [Ask a question within these]({link})")
+                f"{cards.plain(names)}.")
+    # The Ask page's filters show the labels' names in the URL, as its other filters do.
+    filters: dict[str, list[str]] = {}
+    for key in asked:
+        filters.setdefault(key.split(":")[0], []).append(found.names[key])
+    st.page_link("search_page.py", label="Ask a question within these", icon=":material/search:", query_params=filters)
     show_documents(found, searcher, settings)
 
 
