@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .labels import GROUPS, LabelSet, has_labels, load_labels, wanted_groups
@@ -35,7 +35,8 @@ class BrowseDocument:
     page_labels: list[list[str]] = field(default_factory=list)  # the labels of each of `pages`
 
     def as_dict(self) -> dict:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in (
+            "document", "title", "type", "language", "line", "score", "kinds", "label_pages")}
         data["pages"] = [
             {"page": p.page, "score": p.score, "heading": p.heading, "line": " ".join(p.text.split()[:LINE_WORDS]),
              "labels": labels, "chunk_id": p.chunk_id}

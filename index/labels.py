@@ -72,9 +72,6 @@ class LabelSet:
     def in_group(self, group: str) -> list[Label]:
         return [label for label in self.labels if label.group == group]
 
-    def get(self, key: str) -> Label | None:
-        return next((label for label in self.labels if label.key == key), None)
-
 
 def load_labels(path: Path = LABELS_FILE) -> LabelSet:
     source = Path(path).read_bytes()
