@@ -108,23 +108,25 @@ def macro(values: list[float | None]) -> float:
     return sum(kept) / len(kept) if kept else float("nan")
 
 
-def choose_threshold(probability: np.ndarray, truth: np.ndarray, beta: float = 0.5, floor: float = 0.0) -> float:
-    """The threshold of the best macro F-beta on these pages among those whose macro precision
-    reaches `floor` (the best F-beta overall if none does): beta 0.5 weighs precision twice, as a
-    wrong page under a stage costs more trust than a missing one. A floor of 0.8 left stages a
-    recall of 0.03 on the sample (bench/LABELS.md), so none is set."""
-    def measures(threshold):
-        values, precisions = [], []
-        for p, r, _, n in scores(probability >= threshold, truth):
-            if p is not None:
-                precisions.append(p)
-            if n:
-                p, r = p or 0.0, r or 0.0
-                values.append(0.0 if p + r == 0 else (1 + beta**2) * p * r / (beta**2 * p + r))
-        return (sum(values) / len(values) if values else 0.0), macro(precisions)
-    candidates = [(measures(t), float(t)) for t in np.arange(0.1, 0.91, 0.025)]
-    passing = [(f, t) for (f, precision), t in candidates if precision >= floor]
-    return max(passing or [(f, t) for (f, _), t in candidates])[1]
+def macro_f(predicted: np.ndarray, truth: np.ndarray, beta: float = 0.5) -> float:
+    """Macro F-beta over the labels that have pages (beta 0.5: precision counts twice)."""
+    values = []
+    for p, r, _, n in scores(predicted, truth):
+        if n:
+            p, r = p or 0.0, r or 0.0
+            values.append(0.0 if p + r == 0 else (1 + beta**2) * p * r / (beta**2 * p + r))
+    return sum(values) / len(values) if values else 0.0
+
+
+def choose_threshold(probability: np.ndarray, truth: np.ndarray, floor: float = 0.0) -> float:
+    """The threshold of the best macro F0.5 on these pages among those whose macro precision
+    reaches `floor` (the best overall if none does): a wrong page under a stage costs more trust
+    than a missing one. A floor of 0.8 left stages a recall of 0.03 on the sample
+    (bench/LABELS.md), so none is set."""
+    candidates = [(macro_f(probability >= t, truth), macro([p for p, _, _, _ in scores(probability >= t, truth)]), float(t))
+                  for t in np.arange(0.1, 0.91, 0.025)]
+    passing = [(f, t) for f, precision, t in candidates if precision >= floor]
+    return max(passing or [(f, t) for f, _, t in candidates])[1]
 
 
 def write_calibration(labels: labelling.LabelSet, fitted: dict[str, tuple]) -> None:
@@ -207,25 +209,41 @@ def main(argv=None) -> int:
     halves = {"even": even, "odd": ~even}
     print(f"{len(items)} pages ({even.sum()} even, {(~even).sum()} odd), model {settings.model}")
     groups = {g: [j for j, label in enumerate(labels.labels) if label.group == g] for g in labelling.GROUPS}
-    variants = {"product": labelling.FEATURES, **BASELINES}
-    fitted = {}
+    variants = {"all features": labelling.FEATURES, **BASELINES}
+    fits = {}  # (variant, group) -> (weights over FEATURES, bias, threshold), fitted on the even ids
     for variant, names in variants.items():
         columns = [labelling.FEATURES.index(n) for n in names]
-        predicted = np.zeros_like(y)
         for group, members in groups.items():
             xs, ys = x[:, members], y[:, members]
-            if variant == "product" and not args.calibrate:
-                g = labels.groups[group]
-                weights = np.array([g.weights[n] for n in labelling.FEATURES])
-                bias = np.array([labels.labels[j].bias for j in members])
-                threshold = g.threshold
-            else:
-                weights, bias = fit_group(xs[even], ys[even], columns)
-                threshold = choose_threshold(probabilities(xs[even], columns, weights, bias), ys[even])
-                if variant == "product":
-                    fitted[group] = (weights, bias, threshold)
-            predicted[:, members] = probabilities(xs, columns, weights, bias) >= threshold
+            weights, bias = fit_group(xs[even], ys[even], columns)
+            threshold = choose_threshold(probabilities(xs[even], columns, weights, bias), ys[even])
+            full = np.zeros(len(labelling.FEATURES))
+            full[columns] = weights
+            fits[(variant, group)] = (full, bias, threshold)
+    every = list(range(len(labelling.FEATURES)))
+    for variant in variants:
+        predicted = np.zeros_like(y)
+        for group, members in groups.items():
+            weights, bias, threshold = fits[(variant, group)]
+            predicted[:, members] = probabilities(x[:, members], every, weights, bias) >= threshold
         report(f"{variant} (weights fitted on the even ids)", labels, predicted, y, halves)
+    # The product's features, per group: the variant with the best macro F0.5 on the even ids.
+    fitted, predicted = {}, np.zeros_like(y)
+    for group, members in groups.items():
+        if args.calibrate:
+            def even_f(variant):
+                weights, bias, threshold = fits[(variant, group)]
+                return macro_f(probabilities(x[even][:, members], every, weights, bias) >= threshold, y[even][:, members])
+            best = max(variants, key=even_f)
+            fitted[group] = fits[(best, group)]
+            print(f"{group}: {best} (even macro F0.5 {even_f(best):.3f})")
+        else:
+            g = labels.groups[group]
+            fitted[group] = (np.array([g.weights[n] for n in labelling.FEATURES]),
+                             np.array([labels.labels[j].bias for j in members]), g.threshold)
+        weights, bias, threshold = fitted[group]
+        predicted[:, members] = probabilities(x[:, members], every, weights, bias) >= threshold
+    report("product (labels.toml: per group, the variant chosen on the even ids)", labels, predicted, y, halves)
     if args.calibrate:
         write_calibration(labels, fitted)
         print(f"\nwrote weights and thresholds to {labelling.LABELS_FILE.relative_to(ROOT)}")
