@@ -32,7 +32,7 @@ from collection import Record, build_collection, graded_metrics, pools_for  # no
 from common import ROOT, VectorCache  # noqa: E402
 
 import settings as config  # noqa: E402
-from index.search import Ranking, ranking_for  # noqa: E402
+from index.ranking import Ranking, ranking_for  # noqa: E402
 
 PUBLISHED = {
     "bm25": "0.665 BEIR (Elasticsearch) / 0.679 Anserini flat",

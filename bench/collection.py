@@ -13,7 +13,7 @@ records into passages and ranks them as the product does, without an index on di
 - the library's languages: English first, then the detected ones (`Searcher._read`);
 - the question: `parse_question` with the ranking; the embedding model is asked
   `question.dense_texts(model languages)` (`Searcher._question_vectors`); FAISS gives `candidates` passages per text, the best
-  `candidates` of them by their best cosine (`_best_of`, `Searcher._dense_ids`); BM25 is the best
+  `candidates` of them by their best cosine (`best_of`, `Searcher._dense_ids`); BM25 is the best
   score over `question.token_lists` (`Searcher._lexical_scores`);
 - the pool: those dense candidates, then the `candidates` best by BM25 with a positive score
   (dense-only mode: only the first; BM25-only: only the second), in that order;
@@ -49,9 +49,8 @@ from common import VectorCache, mrr_at, ndcg_at, recall_at
 import settings as config
 from index.embedder import load_embedder
 from index.lexical import LexicalIndex, tokenize, top_k
-from index.search import (
-    Question, Ranking, _best_of, foreign_passages, mode_scores, model_languages, parse_question, rank_pages, rescore,
-)
+from index.question import Question, model_languages, parse_question
+from index.ranking import Ranking, best_of, foreign_passages, mode_scores, rank_pages, rescore
 from index.store import new_dense_index
 from ingest import Document, PageText, chunk_document, token_counter
 
@@ -165,7 +164,7 @@ def ranked_pages(collection: Collection, pool: Pool, mode: str, ranking: Ranking
         raise ValueError(f"candidates {depth} is deeper than the pools' {MAX_DEPTH}")
     pooled: dict[int, None] = {}
     if mode != "bm25":
-        pooled.update(dict.fromkeys(_best_of(pool.faiss_scores[:, :depth], pool.faiss_ids[:, :depth], depth)))
+        pooled.update(dict.fromkeys(best_of(pool.faiss_scores[:, :depth], pool.faiss_ids[:, :depth], depth)))
     if mode != "dense":
         pooled.update(dict.fromkeys(int(r) for r in top_k(pool.lexical_all, depth) if pool.lexical_all[r] > 0))
     if not pooled:

@@ -59,7 +59,7 @@ from eval import parse_setting  # noqa: E402
 
 import settings as config  # noqa: E402
 from index.lexical import STEMMER_NAMES  # noqa: E402
-from index.search import Ranking, ranking_for  # noqa: E402
+from index.ranking import Ranking, ranking_for  # noqa: E402
 from ingest.cleaning import normalise as clean_text  # noqa: E402
 
 TASKS = {  # task -> (question language, pool languages)

@@ -4,14 +4,19 @@ Knows nothing of Streamlit; reads files only through `ingest`.
 """
 from .browse import Browse, BrowseDocument, browse, labelled_files
 from .labels import LABELS_FILE, LabelSet, load_labels
+from .library import container_of, indexing_in_progress, remove_files
 from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
-from .search import DEFAULT_RANKING, Filters, Ranking, Result, Searcher, fuse, rank_pages, ranking_for
+from .filters import Filters
+from .ranking import DEFAULT_RANKING, Ranking, fuse, rank_pages, ranking_for
+from .results import Result
+from .search import Searcher
 from .store import IndexError_ as IndexUnavailable
-from .sync import IndexBusy, Progress, RunReport, remove_documents, update
+from .sync import IndexBusy, Progress, RunReport, remove_documents, sha256_of, update
 
 __all__ = [
     "Browse", "BrowseDocument", "LABELS_FILE", "LabelSet", "browse", "labelled_files", "load_labels",
     "Box", "PageView", "annotated_copy", "page_view", "picture_pdf", "render_page",
     "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
-    "fuse", "rank_pages", "ranking_for", "remove_documents", "update",
+    "container_of", "fuse", "indexing_in_progress", "rank_pages", "ranking_for", "remove_documents", "remove_files",
+    "sha256_of", "update",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .labels import GROUPS, LabelSet, has_labels, load_labels, wanted_groups
-from .search import Result
+from .results import Result
 from .store import DB_NAME
 
 UNCLASSIFIED = "unclassified"

@@ -8,7 +8,7 @@ The index itself is our own (`LexicalIndex`): bm25s scores exactly the same form
 be rebuilt whole for every change, which made each commit cost the size of the library; here a
 commit adds a segment. Search asks for the BM25 score of *every* passage (a sum over the
 question terms' postings), so that fusion sees the lexical score of a passage the dense
-retriever found and vice versa (see `index.search.fuse`).
+retriever found and vice versa (see `index.ranking.fuse`).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import make_pdf
 from index import Ranking, Searcher, rank_pages, ranking_for, update
 from index.lexical import query_tokens, tokenize
-from index.search import fuse
+from index.ranking import fuse
 
 CONSULTATION = (
     "The city announced its prior market consultation in the regional gazette and on its website. "
@@ -96,7 +96,7 @@ def test_fusion_ranks_a_passage_both_retrievers_like_above_one_only_one_likes():
 
 
 def test_a_low_cosine_across_languages_does_not_count_against_a_page():
-    from index.search import foreign_passages
+    from index.ranking import foreign_passages
 
     # An English question; candidate 1 is the Italian page that BM25 (through the glossary)
     # likes best, but MiniLM cannot read it: its cosine is the lowest of the pool.

@@ -1,0 +1,60 @@
+"""What a result card marks in its passage: the best sentences, and the question's words."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .lexical import WORD, LexicalIndex, tokenize
+
+
+def term_weights(lexical: LexicalIndex, terms: set[str]) -> dict[str, float]:
+    """Each question term's weight for `best_sentences`: its idf over the library's passages."""
+    frequencies = lexical.document_frequencies(terms)
+    total = max(1, len(lexical))
+    return {t: float(np.log(1 + total / (1 + df))) for t, df in frequencies.items()}
+
+
+# A sentence: a run up to its closing punctuation, or a whole line (bullets and table rows end
+# without a stop). Written without an alternation so that a line without a stop cannot make the
+# engine backtrack over every position (that cost ~0.1 ms per passage, and skipped such lines).
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+
+
+def best_sentences(
+    text: str,
+    query_token_set: set[str],
+    language: str | None,
+    limit: int = 2,
+    weights: dict[str, float] | None = None,
+) -> list[tuple[int, int]]:
+    """Spans of the sentences that share the most question terms, rare terms counting most.
+
+    `weights` maps a token to its weight (the search passes BM25 idf, so that a sentence with
+    "BT-7532" beats one that only repeats "procurement"); unweighted, each term counts 1.
+    """
+    scored = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group()
+        if len(sentence.strip()) < 3:
+            continue
+        shared = query_token_set & set(tokenize(sentence, language))
+        if shared:
+            score = sum((weights or {}).get(t, 1.0) for t in shared)
+            start = match.start() + (len(sentence) - len(sentence.lstrip()))
+            scored.append((score, start, match.end()))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return sorted((start, end) for _, start, end in scored[:limit])
+
+
+def term_spans(text: str, query_token_set: set[str], language: str | None) -> list[tuple[int, int]]:
+    """Spans of the words of `text` that are question terms, compared as BM25 tokens (stemmed)."""
+    is_term: dict[str, bool] = {}
+    spans = []
+    for match in WORD.finditer(text):
+        word = match.group().lower()
+        if word not in is_term:
+            is_term[word] = bool(query_token_set.intersection(tokenize(word, language)))
+        if is_term[word]:
+            spans.append(match.span())
+    return spans

@@ -1,0 +1,77 @@
+"""A question parsed once into the one object every stage of a search reads."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .glossary import Translation, translations
+from .lexical import query_tokens, tokenize
+from .ranking import DEFAULT_RANKING, ENGLISH, Ranking
+
+
+@dataclass
+class Question:
+    """A question parsed once; every stage reads this object, none parses the text again.
+
+    `tokens` are its BM25 tokens under every language of the library (see `lexical.query_tokens`);
+    `translations` the question in the glossary terms of each other language (index/glossary.py),
+    for BM25 and, where the model reads that language, for the embedding model; `pairs` its
+    adjacent token pairs (see `rescore`).
+    """
+
+    text: str
+    language: str | None  # as detected (None: too short or unclear)
+    tokens: list[str]
+    translations: list[Translation] = field(default_factory=list)
+    pairs: list[str] = field(default_factory=list)
+    translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
+
+    @property
+    def token_lists(self) -> list[list[str]]:
+        """BM25 is asked each of these; a passage keeps the best score any of them gives it."""
+        return [self.tokens, *(t.tokens for t in self.translations)]
+
+    @property
+    def terms(self) -> set[str]:
+        """Every BM25 token of the question and its translations: what a passage's highlights mark."""
+        return {t for tokens in self.token_lists for t in tokens}
+
+    def dense_texts(self, model_languages: Sequence[str] | None) -> list[str]:
+        """The texts the embedding model is asked: the question and, for a model that reads every
+        language (`model_languages` None), its translations; a passage keeps its best cosine.
+
+        A translation replaces only the glossary's terms, so it mixes two languages: a model that
+        reads one of them (MiniLM, English) is misled by it rather than helped."""
+        if model_languages is not None or not self.translations_for_model:
+            return [self.text]
+        return [self.text, *(t.text for t in self.translations)]
+
+
+def parse_question(
+    text: str, languages: Sequence[str | None] = ("en",), ranking: Ranking | None = None
+) -> Question:
+    """The question for a library written in `languages` (English first, as the Searcher lists them)."""
+    from ingest.language import detect_language
+
+    ranking = ranking or DEFAULT_RANKING
+    languages = languages or ("en",)
+    language = detect_language(text)
+    return Question(
+        text=text,
+        language=language,
+        tokens=query_tokens(text, languages),
+        translations=translations(text, languages, language) if ranking.glossary else [],
+        pairs=phrase_pairs(text, language) if ranking.phrase_bonus else [],
+        translations_for_model=ranking.glossary_dense,
+    )
+
+
+def phrase_pairs(query: str, language: str | None) -> list[str]:
+    """The question's adjacent BM25 token pairs ("incid respons"), as `rescore` looks them up."""
+    tokens = tokenize(query, language)
+    return list(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != b))
+
+
+def model_languages(embedder) -> tuple[str, ...] | None:
+    """The languages an embedder reads: its own `languages` (None: all), else English (MiniLM)."""
+    return getattr(embedder, "languages", ENGLISH)
