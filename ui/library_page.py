@@ -8,8 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from index import IndexBusy, IndexUnavailable
-from index.library import container_of, remove_files
+from index import IndexBusy, IndexUnavailable, container_of, remove_files
 from ui import access, previews, resources, source_files
 from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name, plain
 from ui.uploads import delete_library_file

@@ -11,8 +11,9 @@ from pathlib import Path
 import streamlit as st
 
 import settings as config
-from index import LABELS_FILE, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, labelled_files, load_labels
-from index.library import indexing_in_progress
+from index import (
+    LABELS_FILE, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, indexing_in_progress, labelled_files, load_labels,
+)
 
 from . import source_files
 from .indexing import run_indexing

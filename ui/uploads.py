@@ -15,7 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from index.sync import sha256_of
+from index import sha256_of
+
 
 # The types the upload box accepts (the readers in `ingest` know more, e.g. .pptm; uploads
 # stay with the common ones officers actually bring home).
