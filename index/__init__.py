@@ -6,7 +6,7 @@ from .browse import Browse, BrowseDocument, browse, labelled_files
 from .labels import LABELS_FILE, LabelSet, load_labels
 from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
 from .search import DEFAULT_RANKING, Filters, Ranking, Result, Searcher, fuse, rank_pages, ranking_for
-from .store import IndexError_ as IndexUnavailable
+from .store import IndexUnavailable
 from .sync import IndexBusy, Progress, RunReport, remove_documents, update
 
 __all__ = [

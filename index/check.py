@@ -35,7 +35,7 @@ import settings as config
 
 from .lexical import LexicalIndex, OlderFormat
 from .store import (
-    DB_NAME, IndexError_, Writer, connect, dense_path, get_meta, lexical_path, snapshot_generations,
+    DB_NAME, IndexUnavailable, Writer, connect, dense_path, get_meta, lexical_path, snapshot_generations,
 )
 
 # How a problem is repaired: rebuild the snapshot from SQLite, or re-index the files concerned.
@@ -256,12 +256,12 @@ def inspect(settings: config.Settings, disk: bool = True) -> CheckReport:
     """Every discrepancy between the search files, the metadata and (with `disk`) the files.
 
     Reads the generation and the rows in one read transaction, like a search: a commit by a
-    concurrent run is seen whole or not at all. Raises IndexError_ when there is no index.
+    concurrent run is seen whole or not at all. Raises IndexUnavailable when there is no index.
     """
     index_dir = Path(settings.index_dir)
     report = CheckReport(str(index_dir))
     if not (index_dir / DB_NAME).exists():
-        raise IndexError_(f"no index in {index_dir}: run `python -m ingest` first")
+        raise IndexUnavailable(f"no index in {index_dir}: run `python -m ingest` first")
     connection = connect(index_dir)
     try:
         verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
@@ -350,7 +350,7 @@ def main(settings: config.Settings, repair: bool = False, as_json: bool = False)
     """The `check` command: 0 consistent (or repaired), 1 discrepancies remain, 3 no usable index."""
     try:
         found = inspect(settings)
-    except IndexError_ as exc:
+    except IndexUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     actions: list[str] = []
@@ -358,7 +358,7 @@ def main(settings: config.Settings, repair: bool = False, as_json: bool = False)
     if repair and found.problems and not any(p.fix == NONE for p in found.problems):
         try:
             actions = repair_index(settings, found)
-        except IndexError_ as exc:
+        except IndexUnavailable as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 3
         final = inspect(settings)

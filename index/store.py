@@ -82,8 +82,11 @@ CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
 """
 
 
-class IndexError_(Exception):
+class IndexUnavailable(Exception):
     """The index cannot be used (corrupt, from another version): the message says what to do."""
+
+
+IndexError_ = IndexUnavailable  # removed when search.py moves
 
 
 def now() -> str:
@@ -106,14 +109,14 @@ def connect(index_dir: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc):
             raise _damaged(index_dir, exc) from None
-        raise IndexError_(f"the index in {index_dir} is busy ({exc}); try again in a minute") from None
+        raise IndexUnavailable(f"the index in {index_dir} is busy ({exc}); try again in a minute") from None
     except sqlite3.DatabaseError as exc:
         raise _damaged(index_dir, exc) from None
     return connection
 
 
-def _damaged(index_dir: Path, exc: Exception) -> IndexError_:
-    return IndexError_(
+def _damaged(index_dir: Path, exc: Exception) -> IndexUnavailable:
+    return IndexUnavailable(
         f"the index in {index_dir} is damaged ({exc}); run `python -m index check --repair` "
         "or delete the folder and index again"
     )
@@ -249,7 +252,7 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
             rows = connection.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
             lexical = LexicalIndex.build([r[0] for r in rows], [r[1].split() for r in rows])
     except (RuntimeError, OSError, ValueError) as exc:
-        raise IndexError_(
+        raise IndexUnavailable(
             f"the search files of the index in {index_dir} are missing or damaged ({str(exc)[:120]}); "
             "run `python -m index check --repair`"
         ) from None
