@@ -35,7 +35,8 @@ import settings as config
 
 from .lexical import LexicalIndex, OlderFormat
 from .store import (
-    DB_NAME, IndexUnavailable, Writer, connect, dense_path, get_meta, lexical_path, snapshot_generations,
+    DB_NAME, IndexUnavailable, Writer, connect, dense_path, generation_of, get_meta, lexical_path, select_in,
+    snapshot_generations,
 )
 
 # How a problem is repaired: rebuild the snapshot from SQLite, or re-index the files concerned.
@@ -100,10 +101,9 @@ def _check_vectors(dense, connection: sqlite3.Connection, ids: list[int], report
             got = dense.reconstruct_batch(np.asarray(batch, dtype=np.int64))
         except RuntimeError:  # index types without reconstruction (IVF without a direct map, PQ)
             return
-        marks = ",".join("?" * len(batch))
         stored = {
             row[0]: np.frombuffer(row[1], dtype=np.float32)
-            for row in connection.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", batch)
+            for row in select_in(connection, "SELECT id, vector FROM chunks WHERE id IN ({marks})", batch)
         }
         for chunk_id, vector in zip(batch, got):
             want = stored.get(chunk_id)
@@ -270,7 +270,7 @@ def inspect(settings: config.Settings, disk: bool = True) -> CheckReport:
                 "database damaged", f"SQLite reports: {verdict[:200]} (delete the folder and index again)", NONE))
             return report
         connection.execute("BEGIN")
-        report.generation = int(get_meta(connection, "generation", "0"))
+        report.generation = generation_of(connection)
         report.model = get_meta(connection, "model")
         row_ids = {r[0] for r in connection.execute("SELECT id FROM chunks")}
         report.passages = len(row_ids)

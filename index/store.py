@@ -27,6 +27,7 @@ import signal
 import sqlite3
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -125,6 +126,20 @@ def _damaged(index_dir: Path, exc: Exception) -> IndexUnavailable:
 def get_meta(connection: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
     row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else default
+
+
+def generation_of(connection: sqlite3.Connection) -> int:
+    """The generation current in `connection`'s view of the index (0: nothing committed yet)."""
+    return int(get_meta(connection, "generation", "0"))
+
+
+def select_in(connection: sqlite3.Connection, sql: str, ids: Iterable, batch: int = 500) -> Iterator[sqlite3.Row]:
+    """The rows of `sql`, whose `{marks}` stands for the values of `ids`, asked in batches under
+    SQLite's limit of bound parameters."""
+    ids = list(ids)
+    for begin in range(0, len(ids), batch):
+        part = ids[begin : begin + batch]
+        yield from connection.execute(sql.format(marks=",".join("?" * len(part))), part)
 
 
 def set_meta(connection: sqlite3.Connection, key: str, value) -> None:
@@ -237,7 +252,7 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
     """Load the generation that `connection`'s open read transaction sees."""
     import faiss
 
-    generation = int(get_meta(connection, "generation", "0"))
+    generation = generation_of(connection)
     model = get_meta(connection, "model", "")
     dimension = int(get_meta(connection, "dimension", "0") or 0)
     if generation == 0:
@@ -288,15 +303,10 @@ class Writer:
 
     def cached_vectors(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Vectors already computed for these embedding texts (unchanged passages)."""
-        found: dict[str, np.ndarray] = {}
-        for begin in range(0, len(hashes), 500):
-            batch = hashes[begin : begin + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.connection.execute(
-                f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", batch
-            ):
-                found[row[0]] = np.frombuffer(row[1], dtype=np.float32)
-        return found
+        return {
+            row[0]: np.frombuffer(row[1], dtype=np.float32)
+            for row in select_in(self.connection, "SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", hashes)
+        }
 
     # -- changing it ------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -377,10 +387,10 @@ class Writer:
     def commit(self) -> int:
         """Write the next generation's FAISS and BM25 files, then make it current. Returns it."""
         if not self._begun:
-            return int(get_meta(self.connection, "generation", "0"))
+            return generation_of(self.connection)
         import faiss
 
-        generation = int(get_meta(self.connection, "generation", "0")) + 1
+        generation = generation_of(self.connection) + 1
         dense = self._dense_after_changes()
         lexical = self._lexical_after_changes()
         target = dense_path(self.index_dir, generation)
@@ -449,7 +459,7 @@ class Writer:
     def _load_dense(self):
         import faiss
 
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         path = dense_path(self.index_dir, generation)
         if generation and path.exists():
             try:
@@ -480,12 +490,10 @@ class Writer:
         if previous is None or self._lexical_full:
             return self._lexical_from_rows()
         ids = [i for i, _ in self._added]
-        tokens: dict[int, list[str]] = {}
-        for begin in range(0, len(ids), 500):
-            batch = ids[begin : begin + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.connection.execute(f"SELECT id, tokens FROM chunks WHERE id IN ({marks})", batch):
-                tokens[row[0]] = row[1].split()
+        tokens = {
+            row[0]: row[1].split()
+            for row in select_in(self.connection, "SELECT id, tokens FROM chunks WHERE id IN ({marks})", ids)
+        }
         ids = list(dict.fromkeys(i for i in ids if i in tokens))  # some were added, then removed again
         lexical = previous.updated(self._removed_ids, ids, [tokens[i] for i in ids])
         if len(lexical) != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
@@ -493,7 +501,7 @@ class Writer:
         return lexical
 
     def _load_lexical(self) -> LexicalIndex | None:
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         if not generation:
             return LexicalIndex.build([], [])
         try:
@@ -516,7 +524,7 @@ class Writer:
         Generations above the current one were never committed (a run killed in its commit).
         Call with the write lock held.
         """
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         on_disk = snapshot_generations(self.index_dir)
         cutoff = time.time() - SWEEP_GRACE_SECONDS
         for number, paths in on_disk.items():
