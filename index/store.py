@@ -28,7 +28,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -88,6 +88,23 @@ class IndexUnavailable(Exception):
 
 
 IndexError_ = IndexUnavailable  # removed when search.py moves
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A row of the `files` table as a run writes it (`added` and `updated` are the Writer's)."""
+
+    path: str
+    root: str
+    name: str
+    sha256: str
+    size: int | None
+    kind: str
+    title: str | None
+    pages: int | None
+    status: str  # indexed | duplicate | failed
+    reason: str | None
+    warnings: str | None
 
 
 def now() -> str:
@@ -333,11 +350,12 @@ class Writer:
         self._removed_ids.extend(ids)
         return len(ids)
 
-    def put_file(self, **fields) -> int:
+    def put_file(self, row: FileRow) -> int:
         """Insert or replace a file row (by path); returns its id."""
         self._begin()
+        fields = asdict(row)
         existing = self.connection.execute("SELECT id, added FROM files WHERE path = ?", (fields["path"],)).fetchone()
-        fields.setdefault("added", existing["added"] if existing else now())
+        fields["added"] = existing["added"] if existing else now()
         fields["updated"] = now()
         if existing:
             columns = ", ".join(f"{k} = ?" for k in fields)

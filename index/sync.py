@@ -33,7 +33,7 @@ from ingest.discover import sha256_of
 from . import labels, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
-from .store import Writer, connect, get_meta, pause_point, text_hash
+from .store import FileRow, Writer, connect, get_meta, pause_point, text_hash
 
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
@@ -247,11 +247,11 @@ class _Run:
             return
         if existing:
             self.writer.remove_file(existing["id"])
-        self.writer.put_file(
+        self.writer.put_file(FileRow(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
             size=source.file.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="duplicate", reason=original, warnings=None,
-        )
+        ))
         self.report.duplicates.append((source.name, original))
 
     def _read_and_index(self, to_read: list, done_before: int) -> None:
@@ -298,11 +298,11 @@ class _Run:
     def _record_failure(self, source, sha: str, row, reason: str) -> None:
         if row is not None:
             self.writer.remove_file(row["id"])
-        self.writer.put_file(
+        self.writer.put_file(FileRow(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
             size=_size(source.file), kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="failed", reason=reason, warnings=None,
-        )
+        ))
         self.report.failed.append((source.name, reason))
 
     def _embed_and_write(self, batch: list[_Pending]) -> None:
@@ -338,11 +338,11 @@ class _Run:
             if item.replaced_id is not None:
                 self.writer.remove_file(item.replaced_id)
             source = item.source
-            file_id = self.writer.put_file(
+            file_id = self.writer.put_file(FileRow(
                 path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
                 size=source.file.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
                 status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
-            )
+            ))
             rows = [
                 {
                     "page": c.page, "heading": c.heading, "text": c.text, "start": c.start, "end": c.end,

@@ -30,7 +30,7 @@ from conftest import ROOT, make_pdf, make_pptx
 from index import Searcher, update
 from index.check import inspect
 from index.check import main as check_main
-from index.store import SWEEP_GRACE_SECONDS, Writer, connect, dense_path, load_snapshot, snapshot_generations
+from index.store import SWEEP_GRACE_SECONDS, FileRow, Writer, connect, dense_path, load_snapshot, snapshot_generations
 from test_robustness import slow_pdf
 
 pytestmark = pytest.mark.slow
@@ -278,8 +278,8 @@ def _tiny_writer(index_dir: Path, commits: int) -> Writer:
     writer = Writer(index_dir, "test-model", 4)
     writer.reset("test-model", 4)
     for n in range(commits):
-        file_id = writer.put_file(path=f"/nowhere/{n}.txt", root="/nowhere", name=f"{n}.txt", sha256=str(n), size=1,
-                                  kind="txt", title=None, pages=None, status="indexed", reason=None, warnings=None)
+        file_id = writer.put_file(FileRow(path=f"/nowhere/{n}.txt", root="/nowhere", name=f"{n}.txt", sha256=str(n), size=1,
+                                          kind="txt", title=None, pages=None, status="indexed", reason=None, warnings=None))
         row = {"page": None, "heading": "", "text": f"passage {n}", "start": 0, "end": 9, "context": "", "ocr": False,
                "language": "en", "text_hash": str(n), "tokens": f"passage n{n}"}
         writer.add_chunks(file_id, [row], np.eye(4, dtype=np.float32)[[n % 4]])
@@ -295,8 +295,8 @@ def test_reader_loading_an_old_generation_is_not_swept_under_it(tmp_path):
     reader.execute("BEGIN")
     assert reader.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0] == "1"
     for n in range(1, 4):
-        writer.put_file(path=f"/nowhere/x{n}.txt", root="/nowhere", name=f"x{n}.txt", sha256=f"x{n}", size=1, kind="txt",
-                        title=None, pages=None, status="failed", reason="test", warnings=None)
+        writer.put_file(FileRow(path=f"/nowhere/x{n}.txt", root="/nowhere", name=f"x{n}.txt", sha256=f"x{n}", size=1,
+                                kind="txt", title=None, pages=None, status="failed", reason="test", warnings=None))
         writer.commit()
     assert load_snapshot(index_dir, reader).generation == 1  # generation 4 is current; 1 is still there
     reader.execute("COMMIT")
