@@ -23,11 +23,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import sqlite3
-import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -171,21 +169,6 @@ def lexical_path(index_dir: Path, generation: int) -> Path:
     return index_dir / f"lexical.{generation}"
 
 
-def pause_point(name: str, wanted: str | None) -> None:
-    """Tests only: stop the process at the named point of an indexing run (PXS_DEBUG_PAUSE_AT).
-
-    The line on stderr tells the test the run got there; the process then stops itself (SIGSTOP)
-    until the test kills it there, or lets it go on with SIGCONT while it holds the lock.
-    """
-    if wanted and name == wanted and name not in _paused:
-        _paused.add(name)
-        print(f"paused at {name}", file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGSTOP)
-
-
-_paused: set[str] = set()
-
-
 def snapshot_generations(index_dir: Path) -> dict[int, list[Path]]:
     """Generation -> its snapshot files and folders on disk (temporary files included)."""
     found: dict[int, list[Path]] = {}
@@ -297,12 +280,14 @@ class Writer:
     Hold the directory's write lock (see `sync.index_lock`) while a Writer is in use.
     """
 
-    def __init__(self, index_dir: Path, model: str, dimension: int, pause_at: str | None = None):
+    def __init__(self, index_dir: Path, model: str, dimension: int, milestone: Callable[[str], None] | None = None):
+        """`milestone` hears "snapshot" and "committed" at those points of each commit (see
+        sync.update)."""
         self.index_dir = index_dir
         self.connection = connect(index_dir)
         self.model = model
         self.dimension = dimension
-        self.pause_at = pause_at
+        self.milestone = milestone or (lambda name: None)
         self._dense = None
         self._lexical: LexicalIndex | None = None  # last committed BM25, updated in place of a rebuild
         self._lexical_full = False  # rebuild BM25 from every stored row at the next commit
@@ -422,7 +407,7 @@ class Writer:
         lexical.save(folder)
         _fsync_tree(folder)
         _fsync_dir(self.index_dir)
-        pause_point("snapshot", self.pause_at)  # files of the next generation on disk, not yet current
+        self.milestone("snapshot")  # files of the next generation on disk, not yet current
         set_meta(self.connection, "generation", generation)
         set_meta(self.connection, "model", self.model)
         set_meta(self.connection, "dimension", self.dimension)
@@ -434,7 +419,7 @@ class Writer:
         self._lexical, self._lexical_full = lexical, False
         self._removed_ids.clear()
         self._added.clear()
-        pause_point("committed", self.pause_at)  # the new generation is current, the old not yet swept
+        self.milestone("committed")  # the new generation is current, the old not yet swept
         self.sweep()
         return generation
 

@@ -33,7 +33,7 @@ from ingest.discover import sha256_of
 from . import labels, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
-from .store import FileRow, Writer, connect, get_meta, pause_point, text_hash
+from .store import FileRow, Writer, connect, get_meta, text_hash
 
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
@@ -133,9 +133,11 @@ class _Pending:
 
 
 class _Run:
-    def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None):
+    def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None,
+                 milestone: Callable[[str], None] | None = None):
         self.settings = settings
         self.progress = progress or (lambda event: None)
+        self.milestone = milestone or (lambda name: None)
         self.report = RunReport()
         self.writer: Writer | None = None
         self._embedder = None
@@ -165,7 +167,7 @@ class _Run:
         self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
         index_dir = self.settings.index_dir
-        self.writer = Writer(index_dir, self.settings.model, 0, pause_at=self.settings.debug_pause_at)
+        self.writer = Writer(index_dir, self.settings.model, 0, milestone=self.milestone)
         try:
             self._check_model()
             existing = self.writer.files()
@@ -283,7 +285,7 @@ class _Run:
                     row is not None and row["status"] == "indexed",
                 ))
                 batch_chunks += len(chunks)
-            pause_point("read", self.settings.debug_pause_at)  # a file read, the next ones being read
+            self.milestone("read")  # a file read, the next ones being read
             if batch_chunks >= EMBED_BATCH:
                 self._embed_and_write(batch)
                 batch, batch_chunks = [], 0
@@ -291,7 +293,7 @@ class _Run:
                 self._embed_and_write(batch)  # a checkpoint keeps every file read so far
                 batch, batch_chunks = [], 0
                 self._commit()
-                pause_point("checkpoint", self.settings.debug_pause_at)
+                self.milestone("checkpoint")
             clock = time.monotonic()
         self._embed_and_write(batch)
 
@@ -320,7 +322,7 @@ class _Run:
 
             def advance(n: int) -> None:
                 self.tell(chunks_done=self.state.chunks_done + n)
-                pause_point("embed", self.settings.debug_pause_at)  # vectors computed, not yet stored
+                self.milestone("embed")  # vectors computed, not yet stored
 
             vectors = self.embedder.encode_passages([texts[i] for _, i in missing], progress=advance)
             for (digest, _), vector in zip(missing, vectors):
@@ -355,7 +357,7 @@ class _Run:
             self.writer.add_chunks(file_id, rows, vectors)
             (self.report.updated if item.was_indexed else self.report.added).append(source.name)
             self.report.passages[source.name] = len(rows)
-        pause_point("write", self.settings.debug_pause_at)  # rows in an open transaction, not committed
+        self.milestone("write")  # rows in an open transaction, not committed
 
     def _label_pages(self) -> None:
         """Stage, kind and topic labels of new and changed files, from their stored vectors (see
@@ -397,11 +399,17 @@ def update(
     settings: config.Settings | None = None,
     progress: Callable[[Progress], None] | None = None,
     lock_timeout: float = -1,
+    milestone: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Bring the index in line with `paths` (files or folders, walked recursively).
 
     Waits for another writer up to `lock_timeout` seconds (-1: as long as it takes), telling
     `progress` (stage "wait") that it waits, then raises IndexBusy.
+
+    `milestone` is called with the name of each point of the run that a kill there must survive:
+    "read" (a file read), "checkpoint" (committed mid-run), "embed" (vectors computed, not
+    stored), "write" (rows written, not committed), "snapshot" (the next generation's files on
+    disk, not current), "committed" (current, the old one not yet swept). Tests stop there.
     """
     from filelock import Timeout
 
@@ -421,7 +429,7 @@ def update(
             f"another indexing run is writing to {settings.index_dir}; try again when it has finished"
         ) from None
     try:
-        return _Run(settings, progress).run([Path(p) for p in paths])
+        return _Run(settings, progress, milestone).run([Path(p) for p in paths])
     finally:
         lock.release()
 
