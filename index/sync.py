@@ -13,7 +13,6 @@ uninterrupted one.
 """
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from ingest.discover import sha256_of
 from . import labels, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
+from .plan import Duplicate, Plan, given, plan
 from .store import FileRow, Writer, connect, get_meta, text_hash
 
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
@@ -93,15 +93,6 @@ def index_lock(index_dir: Path, timeout: float = -1):
 
     index_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(index_dir / "write.lock"), timeout=timeout)
-
-
-def _under(path: str, folder: Path) -> bool:
-    return path.startswith(str(folder).rstrip(os.sep) + os.sep)
-
-
-def _given(path: str, given: set[str]) -> bool:
-    """Whether `path` is one of the files given, or a member of one (a ZIP package's, a mail's)."""
-    return path in given or any(_under(path, Path(file)) for file in given)
 
 
 def _known_name(source: SourceFile, existing: dict) -> SourceFile:
@@ -166,54 +157,15 @@ class _Run:
             files, self.settings, lambda path, settings, task: run_in_reader(path, settings, task, self.reader_memory))
         self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
-        index_dir = self.settings.index_dir
-        self.writer = Writer(index_dir, self.settings.model, 0, milestone=self.milestone)
+        self.writer = Writer(self.settings.index_dir, self.settings.model, 0, milestone=self.milestone)
         try:
             self._check_model()
-            existing = self.writer.files()
-            given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
-            files = [_known_name(f, existing) if _given(str(f.path), given_files) else f for f in files]
-            discovered = {str(f.path) for f in files}
-            deleted = [
-                row for path, row in existing.items()
-                if path not in discovered
-                and (any(_under(path, folder) for _, folder in scanned) or _given(path, missing_files))
-            ]
-            deleted_paths = {row["path"] for row in deleted}
-            self.tell(stage="scan", files_total=len(files))
-            shas: dict[str, str] = {}
-            for source in files:
-                if source.refused:  # a link out of the library: its target is not even hashed
-                    self._record_failure(source, "", existing.get(str(source.path)), source.refused)
-                    continue
-                try:
-                    shas[str(source.path)] = sha256_of(source.file)
-                except OSError as exc:
-                    self._record_failure(source, "", existing.get(str(source.path)),
-                                         f"cannot be opened ({exc.strerror or exc})")
-            # An indexed file whose content changed on disk no longer owns its old content: a
-            # copy of that old content elsewhere is then a document of its own, as in a rebuild.
-            owners = {
-                row["sha256"]: row for row in existing.values()
-                if row["status"] == "indexed" and row["path"] not in deleted_paths
-                and shas.get(row["path"], row["sha256"]) == row["sha256"]
-            }
-            to_read = []
-            for source in files:
-                if str(source.path) not in shas:
-                    continue
-                sha = shas[str(source.path)]
-                row = existing.get(str(source.path))
-                owner = owners.get(sha)
-                if row is not None and row["sha256"] == sha and row["status"] == "indexed":
-                    self.report.unchanged.append(source.name)
-                elif owner is not None and owner["path"] != str(source.path):
-                    self._record_duplicate(source, sha, owner["name"])
-                else:
-                    to_read.append((source, sha, row))
-                    owners[sha] = {"path": str(source.path), "name": source.name}
-            self._read_and_index(to_read, len(files) - len(to_read))
-            for row in deleted:
+            decided, files_total = self._plan(paths, files, [folder for _, folder in scanned], missing_files)
+            self.report.unchanged.extend(source.name for source in decided.unchanged)
+            for duplicate in decided.duplicates:
+                self._record_duplicate(duplicate)
+            self._read_and_index(decided.to_read, files_total - len(decided.to_read))
+            for row in decided.removed:
                 self.writer.remove_file(row["id"])
                 self.report.removed.append(row["name"])
             self._commit()
@@ -231,6 +183,26 @@ class _Run:
         self.tell(stage="done")
         return self.report
 
+    def _plan(self, paths: list[Path], files: list[SourceFile], scanned_folders: list[Path],
+              missing_files: set[str]) -> tuple[Plan, int]:
+        """The plan of this run (see plan.py) and how many files it found. Files that cannot be
+        hashed (a link out of the library, a file that cannot be opened) are failures already."""
+        existing = self.writer.files()
+        given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
+        files = [_known_name(f, existing) if given(str(f.path), given_files) else f for f in files]
+        self.tell(stage="scan", files_total=len(files))
+        shas: dict[str, str] = {}
+        for source in files:
+            if source.refused:  # a link out of the library: its target is not even hashed
+                self._record_failure(source, "", existing.get(str(source.path)), source.refused)
+                continue
+            try:
+                shas[str(source.path)] = sha256_of(source.file)
+            except OSError as exc:
+                self._record_failure(source, "", existing.get(str(source.path)),
+                                     f"cannot be opened ({exc.strerror or exc})")
+        return plan(files, shas, existing, scanned_folders, missing_files), len(files)
+
     def _check_model(self) -> None:
         stored_model, stored_dimension = self.writer.stored_model()
         if stored_model == self.settings.model:
@@ -242,19 +214,16 @@ class _Run:
             self.writer.reset(self.settings.model, dimension)
         self.writer.dimension = dimension
 
-    def _record_duplicate(self, source, sha: str, original: str) -> None:
-        existing = self.writer.connection.execute("SELECT id, status, reason FROM files WHERE path = ?", (str(source.path),)).fetchone()
-        if existing and existing["status"] == "duplicate" and existing["reason"] == original:
-            self.report.unchanged.append(source.name)
-            return
-        if existing:
-            self.writer.remove_file(existing["id"])
+    def _record_duplicate(self, duplicate: Duplicate) -> None:
+        source = duplicate.source
+        if duplicate.previous is not None:
+            self.writer.remove_file(duplicate.previous["id"])
         self.writer.put_file(FileRow(
-            path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
+            path=str(source.path), root=str(source.root), name=source.name, sha256=duplicate.sha,
             size=source.file.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
-            pages=None, status="duplicate", reason=original, warnings=None,
+            pages=None, status="duplicate", reason=duplicate.original, warnings=None,
         ))
-        self.report.duplicates.append((source.name, original))
+        self.report.duplicates.append((source.name, duplicate.original))
 
     def _read_and_index(self, to_read: list, done_before: int) -> None:
         batch: list[_Pending] = []
