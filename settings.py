@@ -5,7 +5,7 @@ Each stage reads what it needs from here; nothing else reads the environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -68,7 +68,6 @@ class Settings:
     preview_cache_mb: int = 1000
     # An indexing run commits what it has done at least this often (seconds).
     checkpoint_seconds: float = 120.0
-    extra: dict = field(default_factory=dict)
 
 
 def load() -> Settings:

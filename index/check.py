@@ -162,10 +162,6 @@ def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: Che
             "snapshot file corrupt", f"{folder.name}/ cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})", SNAPSHOT))
         return
     lexical_ids = [int(i) for i in lexical.chunk_ids]
-    documents = lexical.document_count
-    if documents != len(lexical_ids):
-        report.problems.append(Problem(
-            "BM25 mismatch", f"BM25 holds {documents} documents for {len(lexical_ids)} chunk ids", SNAPSHOT))
     if len(set(lexical_ids)) != len(lexical_ids):
         report.problems.append(Problem("BM25 mismatch", "a chunk id appears twice in the BM25 index", SNAPSHOT))
     _report_id_differences(
