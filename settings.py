@@ -5,7 +5,7 @@ Each stage reads what it needs from here; nothing else reads the environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -68,9 +68,6 @@ class Settings:
     preview_cache_mb: int = 1000
     # An indexing run commits what it has done at least this often (seconds).
     checkpoint_seconds: float = 120.0
-    # Tests only: the named point of an indexing run at which it stops and waits to be killed.
-    debug_pause_at: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def load() -> Settings:
@@ -95,7 +92,6 @@ def load() -> Settings:
         ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
         ocr_empty_pages=_int("PXS_OCR_EMPTY_PAGES", 10),
         checkpoint_seconds=_float("PXS_CHECKPOINT_SECONDS", 120.0),
-        debug_pause_at=env("PXS_DEBUG_PAUSE_AT", ""),
     )
 
 

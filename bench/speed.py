@@ -36,7 +36,7 @@ from common import ROOT, VectorCache, forget_questions, memoise_questions  # noq
 import settings as config  # noqa: E402
 from index import Searcher, update  # noqa: E402
 from index.embedder import load_embedder  # noqa: E402
-from index.store import FLAT_LIMIT, Writer, approximate_index, connect, text_hash  # noqa: E402
+from index.store import FLAT_LIMIT, FileRow, Writer, approximate_index, connect, text_hash  # noqa: E402
 
 REALDOCS = ROOT.parent / "shared" / "realdocs" / "procurement"
 ONE_DOCUMENT = "en_eu_op_espd/ESPD_Business_Handbook.pdf"
@@ -113,11 +113,11 @@ def build_library(index_dir: Path, model: str, count: int, source: dict) -> dict
     per_file = 500
     for begin in range(0, count, per_file):
         n = min(per_file, count - begin)
-        file_id = writer.put_file(
+        file_id = writer.put_file(FileRow(
             path=f"/synthetic/{begin // per_file}.pdf", root="/synthetic", name=f"synthetic/{begin // per_file}.pdf",
             sha256=f"{begin:064d}", size=0, kind="pdf", title=f"Synthetic {begin // per_file}", pages=n // 5,
             status="indexed", reason=None, warnings=None,
-        )
+        ))
         rows = [
             {
                 "page": i // 5 + 1, "heading": "", "text": texts[(begin + i) % len(texts)], "start": 0, "end": 0,

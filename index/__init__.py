@@ -10,7 +10,7 @@ from .filters import Filters
 from .ranking import DEFAULT_RANKING, Ranking, fuse, rank_pages, ranking_for
 from .results import Result
 from .search import Searcher
-from .store import IndexError_ as IndexUnavailable
+from .store import IndexUnavailable
 from .sync import IndexBusy, Progress, RunReport, remove_documents, sha256_of, update
 
 __all__ = [

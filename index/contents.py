@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .store import get_meta
+from .store import generation_of, get_meta
 
 
 def stats(connection: sqlite3.Connection) -> dict:
@@ -21,7 +21,7 @@ def stats(connection: sqlite3.Connection) -> dict:
         "updated": get_meta(c, "updated"),
         "duplicates": c.execute("SELECT COUNT(*) FROM files WHERE status = 'duplicate'").fetchone()[0],
         "failed": c.execute("SELECT COUNT(*) FROM files WHERE status = 'failed'").fetchone()[0],
-        "generation": int(get_meta(c, "generation", "0")),
+        "generation": generation_of(c),
         "kinds": dict(c.execute(
             "SELECT kind, COUNT(*) FROM files WHERE status = 'indexed' GROUP BY kind ORDER BY kind").fetchall()),
     }

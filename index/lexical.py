@@ -321,11 +321,6 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
-    @property
-    def document_count(self) -> int:
-        """Live passages: what a consistency check compares with the passage rows."""
-        return len(self.chunk_ids)
-
     def scores(self, tokens: list[str]) -> np.ndarray:
         """The BM25 score of every live passage (in `chunk_ids` order) for one question's tokens."""
         count = len(self.chunk_ids)
@@ -367,16 +362,6 @@ class LexicalIndex:
                 if b > a:
                     df[token] += int(np.count_nonzero(positions[segment.rows[a:b]] >= 0))
         return df
-
-    def search(self, query_tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the best k passages with a positive score."""
-        if not query_tokens or len(self.chunk_ids) == 0:
-            return []
-        scores = self.scores(query_tokens)
-        if allowed is not None:
-            scores = np.where(np.isin(self.chunk_ids, allowed), scores, 0.0)
-        best = top_k(scores, k)
-        return [(int(self.chunk_ids[row]), float(scores[row])) for row in best if scores[row] > 0]
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

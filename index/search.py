@@ -33,7 +33,7 @@ from .lexical import top_k
 from .question import Question, model_languages, parse_question
 from .ranking import MODES, Ranking, best_of, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
 from .results import IN_DOCUMENT_POOL, RESULT_COLUMNS, Result, make_results
-from .store import IndexError_, Snapshot, connect, get_meta, load_snapshot
+from .store import IndexUnavailable, Snapshot, connect, generation_of, get_meta, load_snapshot, select_in
 
 
 def page_key(file_id: int, page: int | None, heading: str | None) -> tuple:
@@ -54,7 +54,7 @@ class Searcher:
         self._ranking = ranking  # None: the default for the index's model (`ranking_for`)
         self.index_dir = Path(index_dir or self.settings.index_dir)
         if not (self.index_dir / "library.sqlite").exists():
-            raise IndexError_(f"no index in {self.index_dir}: run `python -m ingest` first")
+            raise IndexUnavailable(f"no index in {self.index_dir}: run `python -m ingest` first")
         # Searches run in parallel (one Streamlit session, one thread): each borrows a SQLite
         # connection of its own from this pool for its read transaction, and they share the
         # loaded snapshot (FAISS, BM25, read-only once loaded). A new generation is loaded once,
@@ -107,7 +107,7 @@ class Searcher:
         connection = self._connection
         for attempt in range(3):
             connection.execute("BEGIN")
-            generation = int(get_meta(connection, "generation", "0"))
+            generation = generation_of(connection)
             published = self._published
             if published is not None and published[0].generation > generation and attempt < 2:
                 connection.execute("COMMIT")
@@ -131,7 +131,7 @@ class Searcher:
     @property
     def generation(self) -> int:
         with self._reader():
-            return int(get_meta(self._connection, "generation", "0"))
+            return generation_of(self._connection)
 
     @property
     def model(self) -> str:
@@ -252,14 +252,8 @@ class Searcher:
     def _chunk_columns(self, ids, columns: str) -> dict[int, tuple]:
         """`columns` of the passages `ids` from SQLite, by id (in batches under SQLite's limit of
         bound parameters)."""
-        found: dict[int, tuple] = {}
-        ids = [int(i) for i in ids]
-        for begin in range(0, len(ids), 500):
-            batch = ids[begin : begin + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self._connection.execute(f"SELECT id, {columns} FROM chunks WHERE id IN ({marks})", batch):
-                found[row[0]] = tuple(row[1:])
-        return found
+        rows = select_in(self._connection, f"SELECT id, {columns} FROM chunks WHERE id IN ({{marks}})", (int(i) for i in ids))
+        return {row[0]: tuple(row[1:]) for row in rows}
 
     def _foreign(self, question: Question, ids: np.ndarray) -> np.ndarray | None:
         """`foreign_passages` of the pool; no lookup where the library holds no such passage."""
@@ -352,6 +346,6 @@ def _reader_connection(index_dir: Path) -> sqlite3.Connection:
         )
         connection.execute("PRAGMA query_only=ON")
     except sqlite3.Error as exc:
-        raise IndexError_(f"the index in {index_dir} cannot be opened ({exc})") from None
+        raise IndexUnavailable(f"the index in {index_dir} cannot be opened ({exc})") from None
     connection.row_factory = sqlite3.Row
     return connection

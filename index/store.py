@@ -23,11 +23,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import sqlite3
-import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -82,8 +81,25 @@ CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
 """
 
 
-class IndexError_(Exception):
+class IndexUnavailable(Exception):
     """The index cannot be used (corrupt, from another version): the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A row of the `files` table as a run writes it (`added` and `updated` are the Writer's)."""
+
+    path: str
+    root: str
+    name: str
+    sha256: str
+    size: int | None
+    kind: str
+    title: str | None
+    pages: int | None
+    status: str  # indexed | duplicate | failed
+    reason: str | None
+    warnings: str | None
 
 
 def now() -> str:
@@ -106,14 +122,14 @@ def connect(index_dir: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc):
             raise _damaged(index_dir, exc) from None
-        raise IndexError_(f"the index in {index_dir} is busy ({exc}); try again in a minute") from None
+        raise IndexUnavailable(f"the index in {index_dir} is busy ({exc}); try again in a minute") from None
     except sqlite3.DatabaseError as exc:
         raise _damaged(index_dir, exc) from None
     return connection
 
 
-def _damaged(index_dir: Path, exc: Exception) -> IndexError_:
-    return IndexError_(
+def _damaged(index_dir: Path, exc: Exception) -> IndexUnavailable:
+    return IndexUnavailable(
         f"the index in {index_dir} is damaged ({exc}); run `python -m index check --repair` "
         "or delete the folder and index again"
     )
@@ -122,6 +138,20 @@ def _damaged(index_dir: Path, exc: Exception) -> IndexError_:
 def get_meta(connection: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
     row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else default
+
+
+def generation_of(connection: sqlite3.Connection) -> int:
+    """The generation current in `connection`'s view of the index (0: nothing committed yet)."""
+    return int(get_meta(connection, "generation", "0"))
+
+
+def select_in(connection: sqlite3.Connection, sql: str, ids: Iterable, batch: int = 500) -> Iterator[sqlite3.Row]:
+    """The rows of `sql`, whose `{marks}` stands for the values of `ids`, asked in batches under
+    SQLite's limit of bound parameters."""
+    ids = list(ids)
+    for begin in range(0, len(ids), batch):
+        part = ids[begin : begin + batch]
+        yield from connection.execute(sql.format(marks=",".join("?" * len(part))), part)
 
 
 def set_meta(connection: sqlite3.Connection, key: str, value) -> None:
@@ -134,21 +164,6 @@ def dense_path(index_dir: Path, generation: int) -> Path:
 
 def lexical_path(index_dir: Path, generation: int) -> Path:
     return index_dir / f"lexical.{generation}"
-
-
-def pause_point(name: str, wanted: str | None) -> None:
-    """Tests only: stop the process at the named point of an indexing run (PXS_DEBUG_PAUSE_AT).
-
-    The line on stderr tells the test the run got there; the process then stops itself (SIGSTOP)
-    until the test kills it there, or lets it go on with SIGCONT while it holds the lock.
-    """
-    if wanted and name == wanted and name not in _paused:
-        _paused.add(name)
-        print(f"paused at {name}", file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGSTOP)
-
-
-_paused: set[str] = set()
 
 
 def snapshot_generations(index_dir: Path) -> dict[int, list[Path]]:
@@ -234,7 +249,7 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
     """Load the generation that `connection`'s open read transaction sees."""
     import faiss
 
-    generation = int(get_meta(connection, "generation", "0"))
+    generation = generation_of(connection)
     model = get_meta(connection, "model", "")
     dimension = int(get_meta(connection, "dimension", "0") or 0)
     if generation == 0:
@@ -249,7 +264,7 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
             rows = connection.execute("SELECT id, tokens FROM chunks ORDER BY id").fetchall()
             lexical = LexicalIndex.build([r[0] for r in rows], [r[1].split() for r in rows])
     except (RuntimeError, OSError, ValueError) as exc:
-        raise IndexError_(
+        raise IndexUnavailable(
             f"the search files of the index in {index_dir} are missing or damaged ({str(exc)[:120]}); "
             "run `python -m index check --repair`"
         ) from None
@@ -262,12 +277,14 @@ class Writer:
     Hold the directory's write lock (see `sync.index_lock`) while a Writer is in use.
     """
 
-    def __init__(self, index_dir: Path, model: str, dimension: int, pause_at: str | None = None):
+    def __init__(self, index_dir: Path, model: str, dimension: int, milestone: Callable[[str], None] | None = None):
+        """`milestone` hears "snapshot" and "committed" at those points of each commit (see
+        sync.update)."""
         self.index_dir = index_dir
         self.connection = connect(index_dir)
         self.model = model
         self.dimension = dimension
-        self.pause_at = pause_at
+        self.milestone = milestone or (lambda name: None)
         self._dense = None
         self._lexical: LexicalIndex | None = None  # last committed BM25, updated in place of a rebuild
         self._lexical_full = False  # rebuild BM25 from every stored row at the next commit
@@ -285,15 +302,10 @@ class Writer:
 
     def cached_vectors(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Vectors already computed for these embedding texts (unchanged passages)."""
-        found: dict[str, np.ndarray] = {}
-        for begin in range(0, len(hashes), 500):
-            batch = hashes[begin : begin + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.connection.execute(
-                f"SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", batch
-            ):
-                found[row[0]] = np.frombuffer(row[1], dtype=np.float32)
-        return found
+        return {
+            row[0]: np.frombuffer(row[1], dtype=np.float32)
+            for row in select_in(self.connection, "SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", hashes)
+        }
 
     # -- changing it ------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -320,11 +332,12 @@ class Writer:
         self._removed_ids.extend(ids)
         return len(ids)
 
-    def put_file(self, **fields) -> int:
+    def put_file(self, row: FileRow) -> int:
         """Insert or replace a file row (by path); returns its id."""
         self._begin()
+        fields = asdict(row)
         existing = self.connection.execute("SELECT id, added FROM files WHERE path = ?", (fields["path"],)).fetchone()
-        fields.setdefault("added", existing["added"] if existing else now())
+        fields["added"] = existing["added"] if existing else now()
         fields["updated"] = now()
         if existing:
             columns = ", ".join(f"{k} = ?" for k in fields)
@@ -374,10 +387,10 @@ class Writer:
     def commit(self) -> int:
         """Write the next generation's FAISS and BM25 files, then make it current. Returns it."""
         if not self._begun:
-            return int(get_meta(self.connection, "generation", "0"))
+            return generation_of(self.connection)
         import faiss
 
-        generation = int(get_meta(self.connection, "generation", "0")) + 1
+        generation = generation_of(self.connection) + 1
         dense = self._dense_after_changes()
         lexical = self._lexical_after_changes()
         target = dense_path(self.index_dir, generation)
@@ -391,7 +404,7 @@ class Writer:
         lexical.save(folder)
         _fsync_tree(folder)
         _fsync_dir(self.index_dir)
-        pause_point("snapshot", self.pause_at)  # files of the next generation on disk, not yet current
+        self.milestone("snapshot")  # files of the next generation on disk, not yet current
         set_meta(self.connection, "generation", generation)
         set_meta(self.connection, "model", self.model)
         set_meta(self.connection, "dimension", self.dimension)
@@ -403,7 +416,7 @@ class Writer:
         self._lexical, self._lexical_full = lexical, False
         self._removed_ids.clear()
         self._added.clear()
-        pause_point("committed", self.pause_at)  # the new generation is current, the old not yet swept
+        self.milestone("committed")  # the new generation is current, the old not yet swept
         self.sweep()
         return generation
 
@@ -446,7 +459,7 @@ class Writer:
     def _load_dense(self):
         import faiss
 
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         path = dense_path(self.index_dir, generation)
         if generation and path.exists():
             try:
@@ -477,12 +490,10 @@ class Writer:
         if previous is None or self._lexical_full:
             return self._lexical_from_rows()
         ids = [i for i, _ in self._added]
-        tokens: dict[int, list[str]] = {}
-        for begin in range(0, len(ids), 500):
-            batch = ids[begin : begin + 500]
-            marks = ",".join("?" * len(batch))
-            for row in self.connection.execute(f"SELECT id, tokens FROM chunks WHERE id IN ({marks})", batch):
-                tokens[row[0]] = row[1].split()
+        tokens = {
+            row[0]: row[1].split()
+            for row in select_in(self.connection, "SELECT id, tokens FROM chunks WHERE id IN ({marks})", ids)
+        }
         ids = list(dict.fromkeys(i for i in ids if i in tokens))  # some were added, then removed again
         lexical = previous.updated(self._removed_ids, ids, [tokens[i] for i in ids])
         if len(lexical) != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
@@ -490,7 +501,7 @@ class Writer:
         return lexical
 
     def _load_lexical(self) -> LexicalIndex | None:
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         if not generation:
             return LexicalIndex.build([], [])
         try:
@@ -513,7 +524,7 @@ class Writer:
         Generations above the current one were never committed (a run killed in its commit).
         Call with the write lock held.
         """
-        generation = int(get_meta(self.connection, "generation", "0"))
+        generation = generation_of(self.connection)
         on_disk = snapshot_generations(self.index_dir)
         cutoff = time.time() - SWEEP_GRACE_SECONDS
         for number, paths in on_disk.items():

@@ -13,7 +13,6 @@ uninterrupted one.
 """
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Callable
@@ -33,7 +32,8 @@ from ingest.discover import sha256_of
 from . import labels, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
-from .store import Writer, connect, get_meta, pause_point, text_hash
+from .plan import Duplicate, Plan, given, plan
+from .store import FileRow, Writer, connect, get_meta, text_hash
 
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
@@ -95,15 +95,6 @@ def index_lock(index_dir: Path, timeout: float = -1):
     return FileLock(str(index_dir / "write.lock"), timeout=timeout)
 
 
-def _under(path: str, folder: Path) -> bool:
-    return path.startswith(str(folder).rstrip(os.sep) + os.sep)
-
-
-def _given(path: str, given: set[str]) -> bool:
-    """Whether `path` is one of the files given, or a member of one (a ZIP package's, a mail's)."""
-    return path in given or any(_under(path, Path(file)) for file in given)
-
-
 def _known_name(source: SourceFile, existing: dict) -> SourceFile:
     """A file given on its own keeps the document name it has in the index.
 
@@ -133,9 +124,11 @@ class _Pending:
 
 
 class _Run:
-    def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None):
+    def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None,
+                 milestone: Callable[[str], None] | None = None):
         self.settings = settings
         self.progress = progress or (lambda event: None)
+        self.milestone = milestone or (lambda name: None)
         self.report = RunReport()
         self.writer: Writer | None = None
         self._embedder = None
@@ -164,54 +157,15 @@ class _Run:
             files, self.settings, lambda path, settings, task: run_in_reader(path, settings, task, self.reader_memory))
         self.report.unsupported = [str(p) for p in unsupported if p.exists()] + unsupported_members
         missing_files = {str(Path(p).resolve()) for p in paths if not Path(p).exists()}
-        index_dir = self.settings.index_dir
-        self.writer = Writer(index_dir, self.settings.model, 0, pause_at=self.settings.debug_pause_at)
+        self.writer = Writer(self.settings.index_dir, self.settings.model, 0, milestone=self.milestone)
         try:
             self._check_model()
-            existing = self.writer.files()
-            given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
-            files = [_known_name(f, existing) if _given(str(f.path), given_files) else f for f in files]
-            discovered = {str(f.path) for f in files}
-            deleted = [
-                row for path, row in existing.items()
-                if path not in discovered
-                and (any(_under(path, folder) for _, folder in scanned) or _given(path, missing_files))
-            ]
-            deleted_paths = {row["path"] for row in deleted}
-            self.tell(stage="scan", files_total=len(files))
-            shas: dict[str, str] = {}
-            for source in files:
-                if source.refused:  # a link out of the library: its target is not even hashed
-                    self._record_failure(source, "", existing.get(str(source.path)), source.refused)
-                    continue
-                try:
-                    shas[str(source.path)] = sha256_of(source.file)
-                except OSError as exc:
-                    self._record_failure(source, "", existing.get(str(source.path)),
-                                         f"cannot be opened ({exc.strerror or exc})")
-            # An indexed file whose content changed on disk no longer owns its old content: a
-            # copy of that old content elsewhere is then a document of its own, as in a rebuild.
-            owners = {
-                row["sha256"]: row for row in existing.values()
-                if row["status"] == "indexed" and row["path"] not in deleted_paths
-                and shas.get(row["path"], row["sha256"]) == row["sha256"]
-            }
-            to_read = []
-            for source in files:
-                if str(source.path) not in shas:
-                    continue
-                sha = shas[str(source.path)]
-                row = existing.get(str(source.path))
-                owner = owners.get(sha)
-                if row is not None and row["sha256"] == sha and row["status"] == "indexed":
-                    self.report.unchanged.append(source.name)
-                elif owner is not None and owner["path"] != str(source.path):
-                    self._record_duplicate(source, sha, owner["name"])
-                else:
-                    to_read.append((source, sha, row))
-                    owners[sha] = {"path": str(source.path), "name": source.name}
-            self._read_and_index(to_read, len(files) - len(to_read))
-            for row in deleted:
+            decided, files_total = self._plan(paths, files, [folder for _, folder in scanned], missing_files)
+            self.report.unchanged.extend(source.name for source in decided.unchanged)
+            for duplicate in decided.duplicates:
+                self._record_duplicate(duplicate)
+            self._read_and_index(decided.to_read, files_total - len(decided.to_read))
+            for row in decided.removed:
                 self.writer.remove_file(row["id"])
                 self.report.removed.append(row["name"])
             self._commit()
@@ -229,6 +183,26 @@ class _Run:
         self.tell(stage="done")
         return self.report
 
+    def _plan(self, paths: list[Path], files: list[SourceFile], scanned_folders: list[Path],
+              missing_files: set[str]) -> tuple[Plan, int]:
+        """The plan of this run (see plan.py) and how many files it found. Files that cannot be
+        hashed (a link out of the library, a file that cannot be opened) are failures already."""
+        existing = self.writer.files()
+        given_files = {str(Path(p).resolve()) for p in paths if Path(p).is_file()}
+        files = [_known_name(f, existing) if given(str(f.path), given_files) else f for f in files]
+        self.tell(stage="scan", files_total=len(files))
+        shas: dict[str, str] = {}
+        for source in files:
+            if source.refused:  # a link out of the library: its target is not even hashed
+                self._record_failure(source, "", existing.get(str(source.path)), source.refused)
+                continue
+            try:
+                shas[str(source.path)] = sha256_of(source.file)
+            except OSError as exc:
+                self._record_failure(source, "", existing.get(str(source.path)),
+                                     f"cannot be opened ({exc.strerror or exc})")
+        return plan(files, shas, existing, scanned_folders, missing_files), len(files)
+
     def _check_model(self) -> None:
         stored_model, stored_dimension = self.writer.stored_model()
         if stored_model == self.settings.model:
@@ -240,19 +214,16 @@ class _Run:
             self.writer.reset(self.settings.model, dimension)
         self.writer.dimension = dimension
 
-    def _record_duplicate(self, source, sha: str, original: str) -> None:
-        existing = self.writer.connection.execute("SELECT id, status, reason FROM files WHERE path = ?", (str(source.path),)).fetchone()
-        if existing and existing["status"] == "duplicate" and existing["reason"] == original:
-            self.report.unchanged.append(source.name)
-            return
-        if existing:
-            self.writer.remove_file(existing["id"])
-        self.writer.put_file(
-            path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
+    def _record_duplicate(self, duplicate: Duplicate) -> None:
+        source = duplicate.source
+        if duplicate.previous is not None:
+            self.writer.remove_file(duplicate.previous["id"])
+        self.writer.put_file(FileRow(
+            path=str(source.path), root=str(source.root), name=source.name, sha256=duplicate.sha,
             size=source.file.stat().st_size, kind=source.path.suffix.lower().lstrip("."), title=None,
-            pages=None, status="duplicate", reason=original, warnings=None,
-        )
-        self.report.duplicates.append((source.name, original))
+            pages=None, status="duplicate", reason=duplicate.original, warnings=None,
+        ))
+        self.report.duplicates.append((source.name, duplicate.original))
 
     def _read_and_index(self, to_read: list, done_before: int) -> None:
         batch: list[_Pending] = []
@@ -283,7 +254,7 @@ class _Run:
                     row is not None and row["status"] == "indexed",
                 ))
                 batch_chunks += len(chunks)
-            pause_point("read", self.settings.debug_pause_at)  # a file read, the next ones being read
+            self.milestone("read")  # a file read, the next ones being read
             if batch_chunks >= EMBED_BATCH:
                 self._embed_and_write(batch)
                 batch, batch_chunks = [], 0
@@ -291,18 +262,18 @@ class _Run:
                 self._embed_and_write(batch)  # a checkpoint keeps every file read so far
                 batch, batch_chunks = [], 0
                 self._commit()
-                pause_point("checkpoint", self.settings.debug_pause_at)
+                self.milestone("checkpoint")
             clock = time.monotonic()
         self._embed_and_write(batch)
 
     def _record_failure(self, source, sha: str, row, reason: str) -> None:
         if row is not None:
             self.writer.remove_file(row["id"])
-        self.writer.put_file(
+        self.writer.put_file(FileRow(
             path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
             size=_size(source.file), kind=source.path.suffix.lower().lstrip("."), title=None,
             pages=None, status="failed", reason=reason, warnings=None,
-        )
+        ))
         self.report.failed.append((source.name, reason))
 
     def _embed_and_write(self, batch: list[_Pending]) -> None:
@@ -320,7 +291,7 @@ class _Run:
 
             def advance(n: int) -> None:
                 self.tell(chunks_done=self.state.chunks_done + n)
-                pause_point("embed", self.settings.debug_pause_at)  # vectors computed, not yet stored
+                self.milestone("embed")  # vectors computed, not yet stored
 
             vectors = self.embedder.encode_passages([texts[i] for _, i in missing], progress=advance)
             for (digest, _), vector in zip(missing, vectors):
@@ -338,11 +309,11 @@ class _Run:
             if item.replaced_id is not None:
                 self.writer.remove_file(item.replaced_id)
             source = item.source
-            file_id = self.writer.put_file(
+            file_id = self.writer.put_file(FileRow(
                 path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
                 size=source.file.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
                 status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
-            )
+            ))
             rows = [
                 {
                     "page": c.page, "heading": c.heading, "text": c.text, "start": c.start, "end": c.end,
@@ -355,7 +326,7 @@ class _Run:
             self.writer.add_chunks(file_id, rows, vectors)
             (self.report.updated if item.was_indexed else self.report.added).append(source.name)
             self.report.passages[source.name] = len(rows)
-        pause_point("write", self.settings.debug_pause_at)  # rows in an open transaction, not committed
+        self.milestone("write")  # rows in an open transaction, not committed
 
     def _label_pages(self) -> None:
         """Stage, kind and topic labels of new and changed files, from their stored vectors (see
@@ -397,11 +368,17 @@ def update(
     settings: config.Settings | None = None,
     progress: Callable[[Progress], None] | None = None,
     lock_timeout: float = -1,
+    milestone: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Bring the index in line with `paths` (files or folders, walked recursively).
 
     Waits for another writer up to `lock_timeout` seconds (-1: as long as it takes), telling
     `progress` (stage "wait") that it waits, then raises IndexBusy.
+
+    `milestone` is called with the name of each point of the run that a kill there must survive:
+    "read" (a file read), "checkpoint" (committed mid-run), "embed" (vectors computed, not
+    stored), "write" (rows written, not committed), "snapshot" (the next generation's files on
+    disk, not current), "committed" (current, the old one not yet swept). Tests stop there.
     """
     from filelock import Timeout
 
@@ -421,7 +398,7 @@ def update(
             f"another indexing run is writing to {settings.index_dir}; try again when it has finished"
         ) from None
     try:
-        return _Run(settings, progress).run([Path(p) for p in paths])
+        return _Run(settings, progress, milestone).run([Path(p) for p in paths])
     finally:
         lock.release()
 

@@ -84,7 +84,8 @@ def _summary(report) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, milestone=None) -> int:
+    """`milestone` is handed to `index.update` (tests stop a run with it at a named point)."""
     args = _parse(argv)
     settings = config.load()
     changes = {}
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report = update(paths, settings, progress=_print_progress if args.progress_json else
-                        _Bar(sys.stderr.isatty() and not args.quiet and not args.json), lock_timeout=args.wait)
+                        _Bar(sys.stderr.isatty() and not args.quiet and not args.json), lock_timeout=args.wait,
+                        milestone=milestone)
     except IndexBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         _print_error(args, "busy", exc)

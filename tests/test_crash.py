@@ -1,10 +1,10 @@
 """Nothing lost, nothing duplicated: kill -9 at any point of a run, two runs at once, searches meanwhile.
 
-The runs are real `python -m ingest` processes. PXS_DEBUG_PAUSE_AT stops a run at a named point
-(after a file is read, while embedding, with rows written but not committed, with the next
-generation's files on disk but not committed, right after a checkpoint or the final commit) and
-says so on stderr; the test then kills it with SIGKILL there, so each kill lands where it is meant
-to, whatever the machine's speed.
+The runs are real `python -m ingest` processes, or `tests/paused_ingest.py` ones: the same run,
+stopped at a named point (after a file is read, while embedding, with rows written but not
+committed, with the next generation's files on disk but not committed, right after a checkpoint or
+the final commit), which it says on stderr; the test then kills it with SIGKILL there, so each kill
+lands where it is meant to, whatever the machine's speed.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from conftest import ROOT, make_pdf, make_pptx
 from index import Searcher, update
 from index.check import inspect
 from index.check import main as check_main
-from index.store import SWEEP_GRACE_SECONDS, Writer, connect, dense_path, load_snapshot, snapshot_generations
+from index.store import SWEEP_GRACE_SECONDS, FileRow, Writer, connect, dense_path, load_snapshot, snapshot_generations
 from test_robustness import slow_pdf
 
 pytestmark = pytest.mark.slow
@@ -99,11 +99,13 @@ def top_documents(settings, question: str) -> list[str]:
 
 
 class Run:
-    """`python -m ingest LIBRARY --index DIR` in a subprocess, its stderr read line by line."""
+    """`python -m ingest LIBRARY --index DIR` in a subprocess (stopped at `pause_at`, if given),
+    its stderr read line by line."""
 
-    def __init__(self, library: Path, index_dir: Path, *extra: str, **env: str):
+    def __init__(self, library: Path, index_dir: Path, *extra: str, pause_at: str = "", **env: str):
+        command = [str(ROOT / "tests" / "paused_ingest.py"), pause_at] if pause_at else ["-m", "ingest"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ingest", str(library), "--index", str(index_dir), "--quiet", *extra],
+            [sys.executable, *command, str(library), "--index", str(index_dir), "--quiet", *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
         )
         self.lines: queue.Queue[str] = queue.Queue()
@@ -160,7 +162,7 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     # A file the reader chews on for an hour is being read when the run is killed after the
     # first file: the reader must die with the run.
     slow = slow_pdf(library / "f_slow.pdf")
-    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="read")
+    run = Run(library, index_dir, pause_at="read")
     run.wait_for("paused at read")
     assert run.kill() >= 2  # the forkserver and the reader of f_slow.pdf
     kills += 1
@@ -168,7 +170,7 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     assert state_of(index_dir) == before
 
     for point in ("embed", "write", "snapshot"):
-        run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT=point)
+        run = Run(library, index_dir, pause_at=point)
         run.wait_for(f"paused at {point}")
         run.kill()
         kills += 1
@@ -181,7 +183,7 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
         ("file missing on disk", "gone.pdf"), ("file changed on disk", "edit.pptx")}
 
     # A checkpoint after every file: killed after the first, the index holds that later commit.
-    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="checkpoint", PXS_CHECKPOINT_SECONDS="0")
+    run = Run(library, index_dir, pause_at="checkpoint", PXS_CHECKPOINT_SECONDS="0")
     run.wait_for("paused at checkpoint")
     run.kill()
     kills += 1
@@ -199,7 +201,7 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     assert not [p for p in inspect(settings, disk=False).problems]
 
     # Killed right after its final commit, before sweeping: the new state is whole.
-    run = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="committed")
+    run = Run(library, index_dir, pause_at="committed")
     run.wait_for("paused at committed")
     run.kill()
     kills += 1
@@ -234,7 +236,7 @@ def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_pat
     old_generation = searcher.generation
     write_v2(library)
 
-    first = Run(library, index_dir, PXS_DEBUG_PAUSE_AT="read")  # stopped after its first file, holding the lock
+    first = Run(library, index_dir, pause_at="read")  # stopped after its first file, holding the lock
     first.wait_for("paused at read")
     impatient = subprocess.run(
         [sys.executable, "-m", "ingest", str(library), "--index", str(index_dir), "--wait", "0"],
@@ -278,8 +280,8 @@ def _tiny_writer(index_dir: Path, commits: int) -> Writer:
     writer = Writer(index_dir, "test-model", 4)
     writer.reset("test-model", 4)
     for n in range(commits):
-        file_id = writer.put_file(path=f"/nowhere/{n}.txt", root="/nowhere", name=f"{n}.txt", sha256=str(n), size=1,
-                                  kind="txt", title=None, pages=None, status="indexed", reason=None, warnings=None)
+        file_id = writer.put_file(FileRow(path=f"/nowhere/{n}.txt", root="/nowhere", name=f"{n}.txt", sha256=str(n), size=1,
+                                          kind="txt", title=None, pages=None, status="indexed", reason=None, warnings=None))
         row = {"page": None, "heading": "", "text": f"passage {n}", "start": 0, "end": 9, "context": "", "ocr": False,
                "language": "en", "text_hash": str(n), "tokens": f"passage n{n}"}
         writer.add_chunks(file_id, [row], np.eye(4, dtype=np.float32)[[n % 4]])
@@ -295,8 +297,8 @@ def test_reader_loading_an_old_generation_is_not_swept_under_it(tmp_path):
     reader.execute("BEGIN")
     assert reader.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0] == "1"
     for n in range(1, 4):
-        writer.put_file(path=f"/nowhere/x{n}.txt", root="/nowhere", name=f"x{n}.txt", sha256=f"x{n}", size=1, kind="txt",
-                        title=None, pages=None, status="failed", reason="test", warnings=None)
+        writer.put_file(FileRow(path=f"/nowhere/x{n}.txt", root="/nowhere", name=f"x{n}.txt", sha256=f"x{n}", size=1,
+                                kind="txt", title=None, pages=None, status="failed", reason="test", warnings=None))
         writer.commit()
     assert load_snapshot(index_dir, reader).generation == 1  # generation 4 is current; 1 is still there
     reader.execute("COMMIT")
