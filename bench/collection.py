@@ -9,11 +9,11 @@ records into passages and ranks them as the product does, without an index on di
 - indexing: the passage's `embedding_text()` embedded by the product's embedder (through
   `VectorCache`), tokenised by `index.lexical.tokenize` in its detected language (as
   index/sync.py stores tokens), indexed by `LexicalIndex` and by the FAISS index
-  `new_dense_index` picks;
+  `DenseIndex.built` picks;
 - the library's languages: English first, then the detected ones (`Searcher._read`);
 - the question: `parse_question` with the ranking; the embedding model is asked
   `question.dense_texts(model languages)` (`Searcher._question_vectors`); FAISS gives `candidates` passages per text, the best
-  `candidates` of them by their best cosine (`best_of`, `Searcher._dense_ids`); BM25 is the best
+  `candidates` of them by their best cosine (`DenseIndex.search`); BM25 is the best
   score over `question.token_lists` (`Searcher._lexical_scores`);
 - the pool: those dense candidates, then the `candidates` best by BM25 with a positive score
   (dense-only mode: only the first; BM25-only: only the second), in that order;
@@ -51,7 +51,7 @@ from index.embedder import load_embedder
 from index.lexical import LexicalIndex, tokenize, top_k
 from index.question import Question, model_languages, parse_question
 from index.ranking import Ranking, best_of, foreign_passages, mode_scores, rank_pages, rescore
-from index.store import new_dense_index
+from index.dense import DenseIndex
 from ingest import Document, PageText, chunk_document, token_counter
 
 # Deepest `Ranking.candidates` a pool serves: FAISS is asked this many passages per question text.
@@ -74,7 +74,7 @@ class Collection:
     """Records chunked and indexed the product's way; passage row = FAISS id = BM25 row."""
 
     documents: list[str]  # page key of each passage
-    dense: object  # FAISS index over the passages
+    dense: DenseIndex  # over the passages
     vectors: np.ndarray  # each passage's stored vector
     lexical: LexicalIndex
     languages: tuple[str, ...]  # the library's, English first (as the Searcher lists them)
@@ -110,8 +110,7 @@ def build_collection(
         file=sys.stderr,
     )
     vectors = cache.encode(texts, label=label)
-    dense = new_dense_index(vectors.shape[1], vectors)
-    dense.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    dense = DenseIndex.built(vectors.shape[1], np.arange(len(vectors), dtype=np.int64), vectors)
     lexical = LexicalIndex.build(list(range(len(texts))), token_lists)
     found = sorted({language for language in passage_languages if language} - {"en"})
     return Collection(
@@ -142,7 +141,7 @@ def pools_for(collection: Collection, questions: Sequence[str], cache: VectorCac
     parsed = [parse_question(text.strip(), collection.languages, ranking) for text in questions]
     text_lists = [question.dense_texts(collection.model_languages) for question in parsed]
     vectors = cache.encode_queries([text for texts in text_lists for text in texts])
-    faiss_scores, faiss_ids = collection.dense.search(vectors, min(MAX_DEPTH, len(collection.documents)))
+    faiss_scores, faiss_ids = collection.dense.nearest(vectors, min(MAX_DEPTH, len(collection.documents)))
     pools, at = [], 0
     for question, texts in zip(parsed, text_lists):
         rows = slice(at, at + len(texts))

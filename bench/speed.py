@@ -36,7 +36,8 @@ from common import ROOT, VectorCache, forget_questions, memoise_questions  # noq
 import settings as config  # noqa: E402
 from index import Searcher, update  # noqa: E402
 from index.embedder import load_embedder  # noqa: E402
-from index.store import FLAT_LIMIT, FileRow, Writer, approximate_index, connect, text_hash  # noqa: E402
+from index.dense import FLAT_LIMIT, IVFDense  # noqa: E402
+from index.store import FileRow, Writer, connect, text_hash  # noqa: E402
 
 REALDOCS = ROOT.parent / "shared" / "realdocs" / "procurement"
 ONE_DOCUMENT = "en_eu_op_espd/ESPD_Business_Handbook.pdf"
@@ -223,11 +224,11 @@ def approximate_recall(vectors: np.ndarray, query_vectors: np.ndarray, k: int = 
     exact.add(vectors)
     _, truth = exact.search(query_vectors, k)
     started = time.monotonic()
-    approximate = approximate_index(vectors.shape[1], vectors)
-    approximate.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    approximate = IVFDense.trained(vectors.shape[1], vectors)
+    approximate.add(np.arange(len(vectors), dtype=np.int64), vectors)
     build_s = time.monotonic() - started
     started = time.perf_counter()
-    _, found = approximate.search(query_vectors, k)
+    _, found = approximate.nearest(query_vectors, k)
     per_query = (time.perf_counter() - started) / len(query_vectors)
     started = time.perf_counter()
     exact.search(query_vectors, k)

@@ -33,6 +33,7 @@ import numpy as np
 
 import settings as config
 
+from .dense import DenseIndex
 from .lexical import LexicalIndex, OlderFormat
 from .store import (
     DB_NAME, IndexUnavailable, Writer, connect, dense_path, generation_of, get_meta, lexical_path, select_in,
@@ -82,24 +83,13 @@ def _ids_text(ids) -> str:
     return shown + (f" and {len(ids) - _EXAMPLES} more" if len(ids) > _EXAMPLES else "")
 
 
-def _faiss_ids(dense) -> np.ndarray | None:
-    """The chunk ids a FAISS index holds, in its storage order (None when it keeps no id map)."""
-    import faiss
-
-    index = faiss.downcast_index(dense)
-    if not hasattr(index, "id_map"):
-        return None
-    return faiss.vector_to_array(index.id_map).astype(np.int64)
-
-
-def _check_vectors(dense, connection: sqlite3.Connection, ids: list[int], report: CheckReport) -> None:
+def _check_vectors(dense: DenseIndex, connection: sqlite3.Connection, ids: list[int], report: CheckReport) -> None:
     """Compare FAISS's vectors with the stored ones, where the index type can give them back."""
     differing = []
     for begin in range(0, len(ids), _VECTOR_BATCH):
         batch = ids[begin : begin + _VECTOR_BATCH]
-        try:
-            got = dense.reconstruct_batch(np.asarray(batch, dtype=np.int64))
-        except RuntimeError:  # index types without reconstruction (IVF without a direct map, PQ)
+        got = dense.vectors(np.asarray(batch, dtype=np.int64))
+        if got is None:  # index types without reconstruction (IVF without a direct map, PQ)
             return
         stored = {
             row[0]: np.frombuffer(row[1], dtype=np.float32)
@@ -116,8 +106,6 @@ def _check_vectors(dense, connection: sqlite3.Connection, ids: list[int], report
 
 
 def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int]) -> None:
-    import faiss
-
     generation = report.generation
     on_disk = snapshot_generations(index_dir)
     newer = sorted(g for g in on_disk if g > generation)
@@ -139,7 +127,7 @@ def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: Che
             "snapshot file missing", f"{path.name} of the current generation {generation} is missing{elsewhere}", SNAPSHOT))
     else:
         try:
-            dense = faiss.read_index(str(path))
+            dense = DenseIndex.read(path)
         except RuntimeError as exc:
             report.problems.append(Problem("snapshot file corrupt", f"{path.name} cannot be loaded ({str(exc)[:120]})", SNAPSHOT))
         else:
@@ -179,13 +167,13 @@ def _report_id_differences(
             report.problems.append(Problem(kind, f"{len(ids)} {what} (ids {_ids_text(ids)})", SNAPSHOT))
 
 
-def _check_dense(dense, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int]) -> None:
+def _check_dense(dense: DenseIndex, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int]) -> None:
     dimension = int(get_meta(connection, "dimension", "0") or 0)
-    if dimension and dense.d != dimension:
+    if dimension and dense.dimension != dimension:
         report.problems.append(Problem(
-            "FAISS dimension mismatch", f"FAISS holds {dense.d}-dimensional vectors, the model gives {dimension}", SNAPSHOT))
+            "FAISS dimension mismatch", f"FAISS holds {dense.dimension}-dimensional vectors, the model gives {dimension}", SNAPSHOT))
         return
-    ids = _faiss_ids(dense)
+    ids = dense.ids()
     if ids is None:
         if dense.ntotal != len(row_ids):
             report.problems.append(Problem(

@@ -31,7 +31,7 @@ from .filters import Filters
 from .highlights import term_weights
 from .lexical import top_k
 from .question import Question, model_languages, parse_question
-from .ranking import MODES, Ranking, best_of, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
+from .ranking import MODES, Ranking, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
 from .results import IN_DOCUMENT_POOL, RESULT_COLUMNS, Result, make_results
 from .store import IndexUnavailable, Snapshot, connect, generation_of, get_meta, load_snapshot, select_in
 
@@ -65,7 +65,6 @@ class Searcher:
         self._local = threading.local()  # this thread's borrowed connection and snapshot's languages
         self._published: tuple[Snapshot, tuple[str, ...]] | None = None
         self._load_lock = threading.Lock()
-        self._id_map: tuple[int, np.ndarray] | None = None  # (generation, FAISS row -> chunk id)
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -182,7 +181,8 @@ class Searcher:
                 pool: dict[int, None] = {}
                 if mode != "bm25":
                     vectors = self._question_vectors(question)
-                    pool.update(dict.fromkeys(self._dense_ids(snapshot, vectors, depth, allowed)))
+                    if snapshot.dense is not None:
+                        pool.update(dict.fromkeys(snapshot.dense.search(vectors, depth, allowed)))
                 lexical_all = self._lexical_scores(snapshot, question, allowed)
                 lexical_rows = top_k(lexical_all, depth) if mode != "dense" else []
                 chunk_ids = snapshot.lexical.chunk_ids
@@ -222,33 +222,6 @@ class Searcher:
             scores[~np.isin(snapshot.lexical.chunk_ids, allowed)] = 0.0
         return scores
 
-    def _dense_ids(self, snapshot: Snapshot, vectors: np.ndarray, k: int, allowed: np.ndarray | None) -> list[int]:
-        import faiss
-
-        if snapshot.dense is None or snapshot.dense.ntotal == 0:
-            return []
-        params = None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(allowed)
-            inner = faiss.downcast_index(snapshot.dense.index) if hasattr(snapshot.dense, "index") else None
-            if isinstance(inner, faiss.IndexIVF):
-                # IVF insists on its own parameter type, and it must carry the index's nprobe.
-                params = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe)
-            else:
-                params = faiss.SearchParameters(sel=selector)
-        k = min(k, snapshot.dense.ntotal)
-        if params is None and hasattr(snapshot.dense, "id_map"):
-            # Search the inner index and map its row numbers to chunk ids here: IndexIDMap maps
-            # them in an OpenMP loop whose thread start-up cost ~3 ms per question on two cores
-            # (30+ ms when the cores are busy), far more than a flat search of 10k passages.
-            id_map = self._id_map  # read once: a search of another generation may replace it
-            if id_map is None or id_map[0] != snapshot.generation:
-                id_map = self._id_map = (snapshot.generation, faiss.vector_to_array(snapshot.dense.id_map))
-            scores, rows = faiss.downcast_index(snapshot.dense.index).search(vectors.astype(np.float32), k)
-            return best_of(scores, np.where(rows >= 0, id_map[1][rows], -1), k)
-        scores, ids = snapshot.dense.search(vectors.astype(np.float32), k, params=params)
-        return best_of(scores, ids, k)
-
     def _chunk_columns(self, ids, columns: str) -> dict[int, tuple]:
         """`columns` of the passages `ids` from SQLite, by id (in batches under SQLite's limit of
         bound parameters)."""
@@ -266,11 +239,9 @@ class Searcher:
     def _vectors(self, ids: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """The stored vectors of these passages: from the FAISS index in memory (IndexIDMap2 maps
         ids to rows; 0.1 ms for 200 passages), or from SQLite where FAISS cannot give them back."""
-        if snapshot.dense is not None:
-            try:
-                return snapshot.dense.reconstruct_batch(ids)
-            except RuntimeError:  # an IVF index without a direct map, an id it lacks
-                pass
+        vectors = snapshot.dense.vectors(ids) if snapshot.dense is not None else None
+        if vectors is not None:
+            return vectors
         vectors = np.zeros((len(ids), snapshot.dimension), dtype=np.float32)
         found = self._chunk_columns(ids, "vector")
         for position, chunk_id in enumerate(ids):

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dense import DenseIndex
 from .lexical import LexicalIndex, OlderFormat
 
 SCHEMA_VERSION = "1"
@@ -191,49 +192,6 @@ def _fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
-# Exact search up to this many passages; above it an IVF index (approximate, still removable,
-# unlike HNSW). Exact search costs ~10 ms at 100k passages and ~80 ms at 1M on two cores; the IVF
-# settings below cost ~12 ms at 1M for recall@10 = 1.00 against exact search (0.97 at 100k).
-FLAT_LIMIT = 200_000
-
-
-def new_dense_index(dimension: int, vectors: np.ndarray | None = None):
-    """The FAISS index type follows the size of the library (see FLAT_LIMIT)."""
-    import faiss
-
-    count = 0 if vectors is None else len(vectors)
-    if count <= FLAT_LIMIT:
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-    return approximate_index(dimension, vectors)
-
-
-def approximate_index(dimension: int, vectors: np.ndarray):
-    """An empty IVF index trained on `vectors`: sqrt(n) lists, probing a quarter of them.
-
-    multilingual-e5's vectors sit closer together than MiniLM's, so it needs more lists probed
-    for the same recall (README, "Speed").
-
-    k-means trains on 64 samples per list (FAISS wants at least 39), which keeps training under
-    a minute at a million passages on two cores.
-    """
-    import faiss
-
-    count = len(vectors)
-    lists = max(16, int(np.sqrt(count)))
-    quantizer = faiss.IndexFlatIP(dimension)
-    ivf = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
-    sample = vectors[np.random.default_rng(0).choice(count, size=min(count, lists * 64), replace=False)]
-    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
-    ivf.nprobe = max(16, lists // 4)
-    return faiss.IndexIDMap2(ivf)
-
-
-def _inner(dense):
-    import faiss
-
-    return faiss.downcast_index(dense.index) if hasattr(dense, "index") else dense
-
-
 @dataclass
 class Snapshot:
     """What a reader loads for one generation."""
@@ -241,21 +199,19 @@ class Snapshot:
     generation: int
     model: str
     dimension: int
-    dense: object  # faiss.Index with chunk ids
+    dense: DenseIndex | None
     lexical: LexicalIndex
 
 
 def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
     """Load the generation that `connection`'s open read transaction sees."""
-    import faiss
-
     generation = generation_of(connection)
     model = get_meta(connection, "model", "")
     dimension = int(get_meta(connection, "dimension", "0") or 0)
     if generation == 0:
         return Snapshot(0, model, dimension, None, LexicalIndex.build([], []))
     try:
-        dense = faiss.read_index(str(dense_path(index_dir, generation)))
+        dense = DenseIndex.read(dense_path(index_dir, generation))
         try:
             lexical = LexicalIndex.load(lexical_path(index_dir, generation))
         except OlderFormat:
@@ -320,7 +276,7 @@ class Writer:
         self.connection.execute("DELETE FROM files")
         set_meta(self.connection, "model", model)
         set_meta(self.connection, "dimension", dimension)
-        self._dense = new_dense_index(dimension)
+        self._dense = DenseIndex.empty(dimension)
         self._lexical = LexicalIndex.build([], [])
         self._removed_ids.clear()
 
@@ -388,14 +344,12 @@ class Writer:
         """Write the next generation's FAISS and BM25 files, then make it current. Returns it."""
         if not self._begun:
             return generation_of(self.connection)
-        import faiss
-
         generation = generation_of(self.connection) + 1
         dense = self._dense_after_changes()
         lexical = self._lexical_after_changes()
         target = dense_path(self.index_dir, generation)
         temporary = target.with_suffix(".faiss.tmp")
-        faiss.write_index(dense, str(temporary))
+        dense.write(temporary)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
@@ -439,16 +393,16 @@ class Writer:
         self.connection.close()
 
     # -- snapshot files -----------------------------------------------------------------------
-    def _dense_after_changes(self):
+    def _dense_after_changes(self) -> DenseIndex:
         dense = self._dense if self._dense is not None else self._load_dense()
         if dense is None:
             return self._rebuild_dense()  # SQLite already holds this transaction's changes
         if self._removed_ids:
-            dense.remove_ids(np.asarray(self._removed_ids, dtype=np.int64))
+            dense.remove(np.asarray(self._removed_ids, dtype=np.int64))
         if self._added:
             ids = np.asarray([i for i, _ in self._added], dtype=np.int64)
-            dense.add_with_ids(np.vstack([v for _, v in self._added]).astype(np.float32), ids)
-        if dense.ntotal > FLAT_LIMIT and type(_inner(dense)).__name__.startswith("IndexFlat"):
+            dense.add(ids, np.vstack([v for _, v in self._added]).astype(np.float32))
+        if dense.outgrown:
             return self._rebuild_dense()  # crossing the threshold: switch to IVF
         if dense.ntotal != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
             # The incremental update disagrees with SQLite (a snapshot damaged on disk, an id
@@ -456,29 +410,24 @@ class Writer:
             return self._rebuild_dense()
         return dense
 
-    def _load_dense(self):
-        import faiss
-
+    def _load_dense(self) -> DenseIndex | None:
         generation = generation_of(self.connection)
         path = dense_path(self.index_dir, generation)
         if generation and path.exists():
             try:
-                return faiss.read_index(str(path))
+                return DenseIndex.read(path)
             except RuntimeError:
                 return None
-        return None if generation else new_dense_index(self.dimension)
+        return None if generation else DenseIndex.empty(self.dimension)
 
-    def _rebuild_dense(self):
+    def _rebuild_dense(self) -> DenseIndex:
         """A fresh FAISS index from the vectors stored in SQLite (they are the source of truth)."""
         ids, vectors = [], []
         for row in self.connection.execute("SELECT id, vector FROM chunks ORDER BY id"):
             ids.append(row[0])
             vectors.append(np.frombuffer(row[1], dtype=np.float32))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
-        dense = new_dense_index(self.dimension, matrix)
-        if ids:
-            dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
-        return dense
+        return DenseIndex.built(self.dimension, np.asarray(ids, dtype=np.int64), matrix)
 
     def _lexical_after_changes(self) -> LexicalIndex:
         """The last generation's BM25 with this transaction's removals and additions.

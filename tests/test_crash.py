@@ -76,9 +76,7 @@ def state_of(index_dir: Path) -> State:
     try:
         connection.execute("BEGIN")
         snapshot = load_snapshot(index_dir, connection)
-        import faiss
-
-        faiss_ids = [] if snapshot.dense is None else sorted(faiss.vector_to_array(faiss.downcast_index(snapshot.dense).id_map).tolist())
+        faiss_ids = [] if snapshot.dense is None else sorted(snapshot.dense.ids().tolist())
         rows = connection.execute("SELECT f.name, c.page, c.text, c.id FROM chunks c JOIN files f ON f.id = c.file_id").fetchall()
         files = {row["name"]: row["status"] for row in connection.execute("SELECT name, status FROM files")}
         connection.execute("COMMIT")
