@@ -53,7 +53,7 @@ from index.search import (
     Question, Ranking, _best_of, foreign_passages, mode_scores, model_languages, parse_question, rank_pages, rescore,
 )
 from index.store import new_dense_index
-from ingest import Document, PageText, chunk_document, token_counter
+from ingest import Document, PageText, chunk_document
 
 # Deepest `Ranking.candidates` a pool serves: FAISS is asked this many passages per question text.
 MAX_DEPTH = 200
@@ -93,7 +93,7 @@ def build_collection(
 ) -> Collection:
     """Chunk, embed (cached), tokenise and index `records`; `with_context` False drops the title
     from what is embedded and indexed (bench/beir.py --no-context)."""
-    counter = token_counter(settings.model)
+    counter = load_embedder(settings.model).token_counter
     documents, texts, token_lists, passage_languages = [], [], [], []
     started = time.monotonic()
     for record in records:

