@@ -47,12 +47,12 @@ import numpy as np
 from common import VectorCache, mrr_at, ndcg_at, recall_at
 
 import settings as config
+from index.dense import DenseIndex
 from index.embedder import load_embedder
 from index.lexical import LexicalIndex, tokenize, top_k
-from index.question import Question, model_languages, parse_question
+from index.question import Question, parse_question
 from index.ranking import Ranking, best_of, foreign_passages, mode_scores, rank_pages, rescore
-from index.dense import DenseIndex
-from ingest import Document, PageText, chunk_document, token_counter
+from ingest import Document, PageText, chunk_document
 
 # Deepest `Ranking.candidates` a pool serves: FAISS is asked this many passages per question text.
 MAX_DEPTH = 200
@@ -79,7 +79,7 @@ class Collection:
     lexical: LexicalIndex
     languages: tuple[str, ...]  # the library's, English first (as the Searcher lists them)
     passage_languages: list  # detected language of each passage (as the index stores it)
-    model_languages: tuple[str, ...] | None  # what the embedder reads (`search.model_languages`)
+    model_languages: tuple[str, ...] | None  # what the embedder reads (`Embedder.languages`)
     tokens: list[str]  # BM25 tokens of each passage, space separated (`rescore`)
 
 
@@ -92,7 +92,7 @@ def build_collection(
 ) -> Collection:
     """Chunk, embed (cached), tokenise and index `records`; `with_context` False drops the title
     from what is embedded and indexed (bench/beir.py --no-context)."""
-    counter = token_counter(settings.model)
+    counter = load_embedder(settings.model).token_counter
     documents, texts, token_lists, passage_languages = [], [], [], []
     started = time.monotonic()
     for record in records:
@@ -115,7 +115,7 @@ def build_collection(
     found = sorted({language for language in passage_languages if language} - {"en"})
     return Collection(
         documents, dense, vectors, lexical, ("en", *found), passage_languages,
-        model_languages(load_embedder(settings.model)), [" ".join(tokens) for tokens in token_lists],
+        load_embedder(settings.model).languages, [" ".join(tokens) for tokens in token_lists],
     )
 
 

@@ -3,10 +3,11 @@
 Knows nothing of Streamlit; reads files only through `ingest`.
 """
 from .browse import Browse, BrowseDocument, browse, labelled_files
+from .embedder import Embedder, load_embedder
+from .filters import Filters
 from .labels import LABELS_FILE, LabelSet, load_labels
 from .library import container_of, indexing_in_progress, remove_files
 from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
-from .filters import Filters
 from .ranking import DEFAULT_RANKING, Ranking, fuse, rank_pages, ranking_for
 from .results import Result
 from .search import Searcher
@@ -17,6 +18,6 @@ __all__ = [
     "Browse", "BrowseDocument", "LABELS_FILE", "LabelSet", "browse", "labelled_files", "load_labels",
     "Box", "PageView", "annotated_copy", "page_view", "picture_pdf", "render_page",
     "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
-    "container_of", "fuse", "indexing_in_progress", "rank_pages", "ranking_for", "remove_documents", "remove_files",
-    "sha256_of", "update",
+    "Embedder", "container_of", "fuse", "indexing_in_progress", "load_embedder", "rank_pages", "ranking_for",
+    "remove_documents", "remove_files", "sha256_of", "update",
 ]

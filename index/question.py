@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .glossary import Translation, translations
 from .lexical import query_tokens, tokenize
-from .ranking import DEFAULT_RANKING, ENGLISH, Ranking
+from .ranking import DEFAULT_RANKING, Ranking
 
 
 @dataclass
@@ -71,7 +71,3 @@ def phrase_pairs(query: str, language: str | None) -> list[str]:
     tokens = tokenize(query, language)
     return list(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != b))
 
-
-def model_languages(embedder) -> tuple[str, ...] | None:
-    """The languages an embedder reads: its own `languages` (None: all), else English (MiniLM)."""
-    return getattr(embedder, "languages", ENGLISH)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 MODES = ("hybrid", "dense", "bm25")
-# The languages an embedding model reads, when its embedder does not say (MiniLM: English).
+# What the bundled MiniLM reads: `foreign_passages`' default.
 ENGLISH = ("en",)
 
 

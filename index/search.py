@@ -30,7 +30,7 @@ from .embedder import load_embedder
 from .filters import Filters
 from .highlights import term_weights
 from .lexical import top_k
-from .question import Question, model_languages, parse_question
+from .question import Question, parse_question
 from .ranking import MODES, Ranking, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
 from .results import IN_DOCUMENT_POOL, RESULT_COLUMNS, Result, make_results
 from .store import IndexUnavailable, Snapshot, connect, generation_of, get_meta, load_snapshot, select_in
@@ -208,7 +208,7 @@ class Searcher:
     def _question_vectors(self, question: Question) -> np.ndarray:
         """The question's vectors: its own, and its translations' where the model reads them."""
         embedder = self.embedder()
-        texts = question.dense_texts(model_languages(embedder))
+        texts = question.dense_texts(embedder.languages)
         if len(texts) > 1 and hasattr(embedder, "encode_queries"):
             return embedder.encode_queries(texts)
         return np.vstack([embedder.encode_query(text) for text in texts])
@@ -230,7 +230,7 @@ class Searcher:
 
     def _foreign(self, question: Question, ids: np.ndarray) -> np.ndarray | None:
         """`foreign_passages` of the pool; no lookup where the library holds no such passage."""
-        readable = model_languages(self.embedder())
+        readable = self.embedder().languages
         if readable is None or question.language not in readable or set(self._languages) <= set(readable):
             return None
         found = self._chunk_columns(ids, "language")

@@ -24,7 +24,6 @@ import numpy as np
 import settings as config
 from ingest import (
     Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, expand_sources, read_files, run_in_reader,
-    token_counter,
 )
 from ingest.containers import sweep as sweep_containers
 from ingest.discover import sha256_of
@@ -132,7 +131,7 @@ class _Run:
         self.report = RunReport()
         self.writer: Writer | None = None
         self._embedder = None
-        self.counter = token_counter(settings.model)
+        self.counter = load_embedder(settings.model).token_counter
         self.last_commit = time.monotonic()
         self.state = Progress("scan")
         self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "labels": 0.0, "pages": 0.0}

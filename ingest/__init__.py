@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .chunking import TokenCounter, chunk_document, token_counter
+from .chunking import TokenCounter, chunk_document
 from .containers import expand_sources, member_file
 from .discover import SourceFile, discover
 from .document import Chunk, Document, PageText, ReadError
@@ -21,7 +21,6 @@ __all__ = [
     "Chunk", "Document", "NOTES_LABEL", "PageText", "RENDERED_KINDS", "SLIDE_KINDS", "ReadError", "ReaderMemory",
     "SourceFile", "TokenCounter", "EXTENSIONS", "chunk_document", "discover", "expand_sources", "load_document",
     "member_file", "read_document", "read_files", "run_in_reader", "soffice_path", "supported", "to_pdf",
-    "token_counter",
 ]
 
 

@@ -13,10 +13,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-
-import settings as config
 
 from .document import Chunk, Document, PageText
 from .language import detect_language
@@ -34,7 +31,8 @@ PIECE_CHARS = 100_000
 
 
 class TokenCounter:
-    """Word-piece offsets from the model's own fast tokenizer (tokenizer.json)."""
+    """Word-piece offsets from a model's own fast tokenizer (tokenizer.json), and the most word
+    pieces a passage may hold; the index stage's embedder gives the one of its model."""
 
     def __init__(self, tokenizer_file: Path, max_length: int):
         from tokenizers import Tokenizer
@@ -55,28 +53,6 @@ class TokenCounter:
         if len(spans) <= max_tokens:
             return text
         return text[: spans[max_tokens - 1][1]].rstrip() + "…"
-
-
-@lru_cache(maxsize=4)
-def token_counter(model: str) -> TokenCounter:
-    """The counter for a model setting: its tokenizer.json and its maximum sequence length."""
-    import json
-
-    folder = Path(config.resolve_model(model))
-    if not (folder / "tokenizer.json").exists():
-        from .tokenizers_extra import counter_for  # other model families bring their own
-
-        return counter_for(model)
-    max_length = 512
-    for name in ("sentence_bert_config.json", "tokenizer_config.json"):
-        meta = folder / name
-        if meta.exists():
-            data = json.loads(meta.read_text())
-            value = data.get("max_seq_length") or data.get("model_max_length")
-            if isinstance(value, int) and value < 100_000:
-                max_length = value
-                break
-    return TokenCounter(folder / "tokenizer.json", max_length)
 
 
 @dataclass

@@ -17,9 +17,9 @@ import pytest
 import settings as config
 from conftest import ingest_json, make_pdf
 from hostile import blank_pdf, normal_deck, one_line_text
-from index import Searcher, update
+from index import Searcher, load_embedder, update
 from index.store import connect
-from ingest import Document, PageText, ReadError, chunk_document, load_document, read_files, token_counter
+from ingest import Document, PageText, ReadError, chunk_document, load_document, read_files
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +93,7 @@ def test_passage_cap_names_the_pages_left_out(tmp_path):
     pages = [f"Lot {n}: resurfacing of district {n} streets, {n * 7} kilometres, awarded on price and quality."
              for n in range(1, 41)]
     document = Document("pdf", "Lots", [PageText(n, text) for n, text in enumerate(pages, start=1)])
-    chunks = chunk_document(document, "lots.pdf", token_counter(config.DEFAULT_MODEL), max_passages=25)
+    chunks = chunk_document(document, "lots.pdf", load_embedder(config.DEFAULT_MODEL).token_counter, max_passages=25)
     assert (len(chunks), document.warnings) == (
         25, ["capped at 25 passages (PXS_FILE_MAX_PASSAGES): pages 26-40 not indexed"])
 

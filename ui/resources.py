@@ -33,7 +33,7 @@ def load_settings() -> config.Settings:
 def _searcher(index_dir: str, model: str, database_id: int) -> Searcher:
     settings = config.load()
     searcher = Searcher(Path(index_dir), settings)
-    searcher.embedder()  # load the model now, once per process, not on the first question
+    searcher.embedder().load()  # load the model now, once per process, not on the first question
     return searcher
 
 
