@@ -1,6 +1,7 @@
 """What a result card marks in its passage: the best sentences, and the question's words."""
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -40,7 +41,7 @@ def best_sentences(
             continue
         shared = query_token_set & set(tokenize(sentence, language))
         if shared:
-            score = sum((weights or {}).get(t, 1.0) for t in shared)
+            score = math.fsum((weights or {}).get(t, 1.0) for t in shared)  # exact: no order of the set
             start = match.start() + (len(sentence) - len(sentence.lstrip()))
             scored.append((score, start, match.end()))
     scored.sort(key=lambda s: (-s[0], s[1]))

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import make_pdf
 from index import Ranking, Searcher, rank_pages, ranking_for, update
+from index.highlights import best_sentences
 from index.lexical import query_tokens, tokenize
 from index.ranking import fuse
 
@@ -153,6 +154,15 @@ def test_the_highlight_marks_the_sentence_that_answers(library):
     assert (best.document, best.page) == ("rules.pdf", 6)
     start, end = best.highlights[0]
     assert best.text[start:end].startswith("Quality counted for seventy percent")
+
+
+def test_two_sentences_whose_terms_weigh_the_same_are_ranked_by_position_in_every_process():
+    # 0.1 + 0.2 + 0.3 differs from 0.6 in the last bit in some orders of adding, and a set's
+    # order changes from one process to the next (PYTHONHASHSEED): the tie must not.
+    words = {word: tokenize(word)[0] for word in ("alpha", "bravo", "charlie", "delta")}
+    weights = dict(zip(words.values(), (0.1, 0.2, 0.3, 0.6)))
+    text = "Delta here. Alpha bravo charlie there."
+    assert best_sentences(text, set(weights), "en", limit=1, weights=weights) == [(0, 11)]
 
 
 def test_bm25_and_dense_modes_stay_available(library):
