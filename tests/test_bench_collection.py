@@ -2,7 +2,7 @@
 
 The same small library, indexed by the product and held by bench/collection.py, answers the same
 questions with the same pages in the same order and the same scores, in every mode. When the
-ranking in index/search.py changes and this test fails, bench/collection.py needs the same change.
+ranking in index/search.py or index/ranking.py changes and this test fails, bench/collection.py needs the same change.
 """
 from __future__ import annotations
 
