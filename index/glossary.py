@@ -231,14 +231,16 @@ class Translation:
 
 
 def translations(
-    query: str, languages: Iterable[str | None], language: str | None, glossary: Glossary | None = None
+    query: str, languages: Iterable[str | None], language: str | None, glossary: Glossary | None = None,
+    drop: frozenset[str] = frozenset(),
 ) -> list[Translation]:
     """The question asked in each language of the library other than its own (`language`, as
-    detected; None: unknown), when the glossary knows one of its terms; nothing otherwise."""
+    detected; None: unknown), when the glossary knows one of its terms; nothing otherwise.
+    `drop`: words that are no BM25 token (the question's function words, `lexical.function_words`)."""
     from .lexical import tokenize
 
     expansion = (glossary or default_glossary()).expand(query, languages, language)
     return [
-        Translation(target, text, tokenize(f"{text} {' '.join(expansion.terms[target])}", target))
+        Translation(target, text, tokenize(f"{text} {' '.join(expansion.terms[target])}", target, drop))
         for target, text in expansion.texts.items()
     ]

@@ -55,15 +55,51 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(table.get(language or "en", ()))
 
 
+# A question's function words: the Snowball list of its own language (bm25s ships them; passages
+# keep the lists above, with Lucene's short English one, so an index keeps its tokens). The stemmer
+# of another language keeps them ("do", "when", "what" under the Spanish one), and they then
+# matched and were marked on every card. Only the question's own language: the union of all
+# lists drops content words of another ("ai" is Italian and French, "lei" Italian, "eu" Portuguese).
+# Snowball's lists are made for documents and lack the words a question is asked with; these are
+# its question words and modal verbs (no package lists them by language).
+QUESTION_WORDS = {
+    "en": "could would must may might shall whose",
+    "fr": "quand comment pourquoi quel quelle quels quelles où combien quoi lequel laquelle lesquels "
+          "doit doivent peut peuvent faut",
+    "it": "quando quali cosa deve devono può possono dove perché",
+    "es": "cómo cuál cuáles dónde cuándo cuánto cuánta cuántos cuántas quién quiénes debe deben puede pueden",
+    "pt": "porque quais onde quanto quanta quantos quantas deve devem pode podem",
+    "de": "wann warum wieviel wieviele wer wem wen welche welcher welches welchen muss müssen kann können "
+          "soll sollen",
+}
+
+
+@lru_cache(maxsize=32)
+def function_words(language: str | None) -> frozenset[str]:
+    """Lower-case words that carry no subject in a question in `language` (None: English)."""
+    from bm25s import stopwords as lists
+
+    language = language or "en"
+    listed = lists.STOPWORDS_EN_PLUS if language == "en" else ()
+    return frozenset(listed) | _stopwords(language) | frozenset(QUESTION_WORDS.get(language, "").split())
+
+
+def question_function_words(text: str, language: str | None) -> frozenset[str]:
+    """`function_words` of the question's language, less the words it writes in capitals: "AI",
+    "EU" and "IT" are acronyms, never function words."""
+    acronyms = {word.lower() for word in WORD.findall(text) if len(word) > 1 and word.isupper()}
+    return function_words(language) - acronyms
+
+
 def is_code(token: str) -> bool:
     """A token written with inner '-', '/' or '.': a reference such as BT-7532 or 2014/24/EU."""
     return bool(_SPLIT.search(token))
 
 
-def tokenize(text: str, language: str | None = "en") -> list[str]:
-    """Lower-cased, stop words removed, stemmed words; codes whole and in parts."""
+def tokenize(text: str, language: str | None = "en", drop: frozenset[str] = frozenset()) -> list[str]:
+    """Lower-cased, stop words (and the words in `drop`) removed, stemmed words; codes whole and in parts."""
     language = language or "en"
-    stop = _stopwords(language)
+    stop = _stopwords(language) | drop if drop else _stopwords(language)
     words: list[str] = []
     to_stem: list[int] = []  # positions in `words` of the words the stemmer gets (not codes, not numbers)
     for token in WORD.findall(text.lower()):
@@ -89,17 +125,18 @@ def tokenize(text: str, language: str | None = "en") -> list[str]:
     return words
 
 
-def query_tokens(text: str, languages: Iterable[str | None]) -> list[str]:
+def query_tokens(text: str, languages: Iterable[str | None], drop: frozenset[str] = frozenset()) -> list[str]:
     """The distinct BM25 tokens of a question under each of `languages`' stemmers and stop words.
 
     Passages are stemmed in their own language, and a question does not say which language
     its answer is written in ("pliego" and "pliegos" only meet under the Spanish stemmer), so
     the question is tokenised once per language of the library and the forms are pooled.
     Each distinct token counts once: a word that every stemmer leaves alone is not weighted up.
+    `drop`: words that are no token at all (the question's function words, `question_function_words`).
     """
     seen: dict[str, None] = {}
     for language in languages:
-        for token in tokenize(text, language):
+        for token in tokenize(text, language, drop):
             seen.setdefault(token, None)
     return list(seen)
 

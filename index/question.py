@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .glossary import Translation, translations
-from .lexical import query_tokens, tokenize
+from .lexical import query_tokens, question_function_words, tokenize
 from .ranking import DEFAULT_RANKING, Ranking
 
 
@@ -22,6 +22,9 @@ class Question:
     text: str
     language: str | None  # as detected (None: too short or unclear)
     tokens: list[str]
+    # Its content words as BM25 tokens of its own language, each once (no function words): what
+    # `index.confidence` weighs a passage by.
+    words: list[str] = field(default_factory=list)
     translations: list[Translation] = field(default_factory=list)
     pairs: list[str] = field(default_factory=list)
     translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
@@ -56,18 +59,20 @@ def parse_question(
     ranking = ranking or DEFAULT_RANKING
     languages = languages or ("en",)
     language = detect_language(text)
+    drop = question_function_words(text, language)
     return Question(
         text=text,
         language=language,
-        tokens=query_tokens(text, languages),
-        translations=translations(text, languages, language) if ranking.glossary else [],
-        pairs=phrase_pairs(text, language) if ranking.phrase_bonus else [],
+        tokens=query_tokens(text, languages, drop),
+        words=list(dict.fromkeys(tokenize(text, language, drop))),
+        translations=translations(text, languages, language, drop=drop) if ranking.glossary else [],
+        pairs=phrase_pairs(text, language, drop) if ranking.phrase_bonus else [],
         translations_for_model=ranking.glossary_dense,
     )
 
 
-def phrase_pairs(query: str, language: str | None) -> list[str]:
+def phrase_pairs(query: str, language: str | None, drop: frozenset[str] = frozenset()) -> list[str]:
     """The question's adjacent BM25 token pairs ("incid respons"), as `rescore` looks them up."""
-    tokens = tokenize(query, language)
+    tokens = tokenize(query, language, drop)
     return list(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != b))
 
