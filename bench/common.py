@@ -109,6 +109,22 @@ def memoise_questions(embedder) -> list[int]:
     return calls
 
 
+def remember_questions(embedder, cache: VectorCache) -> None:
+    """Keep the embedder's question encodings (one text, or a question with its translations)
+    in `cache` on disk, so that a second run of a benchmark encodes only the questions it has not
+    seen (the encodings are the same: the model and the text key them)."""
+    import types
+
+    own = type(embedder)
+    raw = types.SimpleNamespace(
+        encode_query=functools.partial(own.encode_query, embedder),
+        encode_queries=functools.partial(own.encode_queries, embedder) if hasattr(own, "encode_queries") else None,
+    )
+    embedder.encode_query = lambda text: cache.encode_queries([text], raw)[0]
+    if raw.encode_queries is not None:
+        embedder.encode_queries = lambda texts: cache.encode_queries(list(texts), raw)
+
+
 def forget_questions(embedder) -> None:
     """The embedder's own question encodings again (after `memoise_questions`)."""
     for name in ("encode_query", "encode_queries"):

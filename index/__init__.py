@@ -5,6 +5,7 @@ Knows nothing of Streamlit; reads files only through `ingest`.
 from .browse import Browse, BrowseDocument, browse, labelled_files
 from .embedder import Embedder, load_embedder
 from .filters import Filters
+from .highlights import snippet_spans
 from .labels import LABELS_FILE, LabelSet, load_labels
 from .library import container_of, indexing_in_progress, remove_files
 from .page_view import Box, PageView, annotated_copy, page_view, picture_pdf, render_page
@@ -19,5 +20,5 @@ __all__ = [
     "Box", "PageView", "annotated_copy", "page_view", "picture_pdf", "render_page",
     "DEFAULT_RANKING", "Filters", "IndexBusy", "IndexUnavailable", "Progress", "Ranking", "Result", "RunReport", "Searcher",
     "Embedder", "container_of", "fuse", "indexing_in_progress", "load_embedder", "rank_pages", "ranking_for",
-    "remove_documents", "remove_files", "sha256_of", "update",
+    "remove_documents", "remove_files", "sha256_of", "snippet_spans", "update",
 ]

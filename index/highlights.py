@@ -26,10 +26,14 @@ def best_sentences(
     text: str,
     query_token_set: set[str],
     language: str | None,
-    limit: int = 2,
+    limit: int = 3,
     weights: dict[str, float] | None = None,
 ) -> list[tuple[int, int]]:
     """Spans of the sentences that share the most question terms, rare terms counting most.
+
+    Three, not two: the sentence that answers shares fewer words with a question written in the
+    user's own words; with three, the first right card's snippet held the answer's quote for 56 %
+    of questions_dev's hits (44 % with two) and 35 % of questions_dev2's (31 %).
 
     `weights` maps a token to its weight (the search passes BM25 idf, so that a sentence with
     "BT-7532" beats one that only repeats "procurement"); unweighted, each term counts 1.
@@ -58,4 +62,30 @@ def term_spans(text: str, query_token_set: set[str], language: str | None) -> li
             is_term[word] = bool(query_token_set.intersection(tokenize(word, language)))
         if is_term[word]:
             spans.append(match.span())
+    return spans
+
+
+# The card's snippet: at most this many words when no sentence shares a word with the question.
+SNIPPET_WORDS = 45
+_NUMBER_LINE = re.compile(r"^[\W\d_]*$")
+
+
+def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers;
+    when none is left (the model found the passage by meaning), its first SNIPPET_WORDS words."""
+    spans = [span for span in highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
+    if spans:
+        return spans
+    words = 0
+    for line in re.finditer(r"[^\n]+", text):
+        if _NUMBER_LINE.match(line.group()):
+            continue
+        start, end = line.span()
+        line_words = list(re.finditer(r"\S+", line.group()))
+        if words + len(line_words) > SNIPPET_WORDS:  # cut the last line at the word limit
+            end = start + line_words[max(0, SNIPPET_WORDS - words - 1)].end()
+        spans.append((start, end))
+        words += len(line_words)
+        if words >= SNIPPET_WORDS:
+            break
     return spans
