@@ -34,6 +34,11 @@ class Result:
     also_in: list[tuple[str, int | None]] = field(default_factory=list)  # same passage elsewhere
     terms: list[tuple[int, int]] = field(default_factory=list)  # the question's words: spans in `text`
     sha256: str = ""  # of the file's content: what its page pictures are kept under
+    # The estimated probability that this page answers the question, and that the library holds
+    # an answer at all (the same for every result of a question); None where not estimated
+    # (dense- or BM25-only searches, a model without a calibration). See index/confidence.py.
+    confidence: float | None = None
+    answerable: float | None = None
     # Other pages of the same document among the best candidates, in reading order.
     in_document: list["Result"] = field(default_factory=list)
 

@@ -26,6 +26,7 @@ import numpy as np
 import settings as config
 
 from . import contents
+from .confidence import CALIBRATIONS, confidences
 from .embedder import load_embedder
 from .filters import Filters
 from .highlights import term_weights
@@ -201,9 +202,27 @@ class Searcher:
                 # rest are the other hits of the shown documents (`Result.in_document`).
                 shown = [(int(ids[position]), score) for _, score, position in pages[: max(IN_DOCUMENT_POOL, k * 2 + 5)]]
                 rows = self._rows([chunk_id for chunk_id, _ in shown])
-                return make_results(shown, rows, k, question.terms, term_weights(snapshot.lexical, question.terms))
+                results = make_results(shown, rows, k, question.terms, term_weights(snapshot.lexical, question.terms))
+                if mode == "hybrid" and results:
+                    cosines = {int(ids[position]): float(dense[position]) for _, _, position in pages}
+                    self._judge(question, snapshot, results, cosines)
+                return results
             finally:
                 self._end()
+
+    def _judge(self, question: Question, snapshot: Snapshot, results: list[Result], cosines: dict[int, float]) -> None:
+        """Each result's `confidence` and the question's `answerable` (index/confidence.py)."""
+        calibration = CALIBRATIONS.get((snapshot.model or self.settings.model).lower())
+        if calibration is None:
+            return
+        tokens = self._tokens(np.array([r.chunk_id for r in results], dtype=np.int64))
+        answerable, pages = confidences(
+            calibration, question.words, snapshot.lexical.document_frequencies(set(question.words)),
+            len(snapshot.lexical), [cosines[r.chunk_id] for r in results], [set(t.split()) for t in tokens],
+            [r.score for r in results],
+        )
+        for result, confidence in zip(results, pages):
+            result.confidence, result.answerable = confidence, answerable
 
     def _question_vectors(self, question: Question) -> np.ndarray:
         """The question's vectors: its own, and its translations' where the model reads them."""

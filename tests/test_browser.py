@@ -123,6 +123,23 @@ def test_ask_open_at_page_and_upload_in_a_real_browser(app_url, browser_page, tm
     page.screenshot(path=str(tmp_path / "4-results-after-upload.png"), full_page=True)
 
 
+def test_a_question_the_library_cannot_answer_says_so_in_words(app_url, browser_page, tmp_path):
+    from ui.search_page import NOTHING_ANSWERS
+
+    page = browser_page
+    page.goto(app_url)
+    cards = ask(page, "xqzv blorf")
+    # The warning is drawn before the line above the cards, which `ask` waited for.
+    expect(page.locator(FRESH).get_by_text(NOTHING_ANSWERS)).to_be_visible()
+    expect(cards.first.locator(".pxs-confidence")).to_contain_text("probably not the answer")
+    expect(cards.first.locator(".pxs-score")).to_have_count(0)  # no raw score a person cannot read
+    page.screenshot(path=str(tmp_path / "nothing-answers.png"), full_page=True)
+
+    cards = ask(page, "How did Vienna run the market consultation?")
+    expect(cards.first).to_have_attribute("data-document", "vienna-exchange-report.pdf")
+    expect(page.locator(FRESH).get_by_text(NOTHING_ANSWERS)).to_have_count(0)
+
+
 def among_first_three(page, document: str) -> None:
     """Wait until `document` is among the first three fresh cards; fail naming what was there."""
     first_three = f"""(doc) => [...document.querySelectorAll('{FRESH} .pxs-card')].slice(0, 3)

@@ -136,6 +136,8 @@ def test_cli_contract(corpus_index, tmp_path):
     records = [json.loads(line) for line in out.splitlines()]
     assert len(records) == 6 and [r["rank"] for r in records] == [1, 2, 3, 1, 2, 3]
     assert {"query", "rank", "score", "document", "page", "heading", "text"} <= set(records[0])
+    # Every line carries the estimated probability that its page answers (index/confidence.py).
+    assert all(0 <= r["confidence"] <= r["answerable"] <= 1 for r in records)
     stats = json.loads(subprocess.run(
         [sys.executable, "-m", "index", "stats", "--json", "--index", str(settings.index_dir)],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout)

@@ -196,3 +196,71 @@ def test_a_page_holding_the_question_s_words_side_by_side_ranks_first(tmp_path):
     finally:
         searcher.close()
         without.close()
+
+
+# -- function words --------------------------------------------------------------------------------
+LIBRARY_LANGUAGES = ("en", "de", "es", "fr", "it", "pt")
+FUNCTION_WORD_QUESTIONS = {
+    "en": ("What should we do when a bid looks suspiciously cheap?", {"what", "should", "we", "do", "when"}, "cheap"),
+    "it": ("Come dobbiamo fare quando un'offerta sembra anormalmente bassa?", {"come", "quando", "un"}, "offert"),
+    "es": ("¿Qué debemos hacer cuando una oferta parece anormalmente baja?", {"qué", "cuando", "una"}, "ofert"),
+    "de": ("Was sollen wir tun, wenn ein Angebot ungewöhnlich niedrig erscheint?", {"was", "wir", "wenn", "ein"}, "angebot"),
+    "fr": ("Que devons-nous faire quand une offre semble anormalement basse ?", {"que", "nous", "quand", "une"}, "offr"),
+    "pt": ("O que devemos fazer quando uma proposta parece anormalmente baixa?", {"que", "quando", "uma"}, "propost"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(FUNCTION_WORD_QUESTIONS))
+def test_a_question_s_function_words_are_no_search_terms_in_any_language(language):
+    from index.question import parse_question
+
+    text, function_words, content = FUNCTION_WORD_QUESTIONS[language]
+    question = parse_question(text, LIBRARY_LANGUAGES)
+    assert question.language == language
+    # Under every stemmer of the library, and in the glossary's translations too.
+    stems = {stem for word in function_words for lang in LIBRARY_LANGUAGES for stem in tokenize(word, lang)}
+    assert not (stems | function_words) & question.terms, (stems | function_words) & question.terms
+    assert any(term.startswith(content) for term in question.terms)
+
+
+def test_an_acronym_is_never_a_function_word():
+    from index.question import parse_question
+
+    # "ai" is an Italian and French function word, "eu" a Portuguese one.
+    question = parse_question("How should the EU buy AI?", LIBRARY_LANGUAGES)
+    assert {"ai", "eu"} <= set(question.tokens)
+
+
+def test_function_words_are_neither_matched_nor_marked_on_a_card(tmp_path):
+    import settings as config
+
+    make_pdf(tmp_path / "lib" / "guide.pdf", [
+        "Do's and don'ts of the exchange. What we did and what we would do again when we visit.",
+        "An abnormally low tender: when a bid looks suspiciously cheap, ask the bidder to explain its price "
+        "in writing before rejecting it.",
+    ])
+    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index")
+    update([tmp_path / "lib"], settings)
+    searcher = Searcher(settings.index_dir, settings)
+    try:
+        results = searcher.search("What should we do when a bid looks suspiciously cheap?", k=2)
+        assert results[0].page == 2
+        for result in results:
+            marked = {result.text[a:b].lower() for a, b in result.terms}
+            assert not marked & {"what", "we", "do", "did", "when", "do's"}, marked
+        # The page of function words alone matches no term of the question.
+        assert all(r.terms == [] for r in results if r.page == 1)
+    finally:
+        searcher.close()
+
+
+# -- confidence ------------------------------------------------------------------------------------
+def test_a_question_the_library_cannot_answer_is_judged_unlikely_to_be_answered(library):
+    _, searcher = library
+    answered = searcher.search("how much did quality count against price?", k=3)
+    assert answered[0].answerable >= 0.5 and answered[0].confidence > answered[-1].confidence
+    for nonsense in ("xqzv blorf", "What is the recipe for apple pie?", "the of and to in"):
+        results = searcher.search(nonsense, k=3)
+        assert results and results[0].answerable < 0.5, (nonsense, results[0].answerable if results else None)
+    # Only the product's fused ranking is calibrated: the single-retriever modes say nothing.
+    assert searcher.search("BT-7532 threshold", k=1, mode="bm25")[0].confidence is None

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
-from index import Result
+from index import Result, snippet_spans
 
 from . import previews, source_files
 from .previews import Preview
@@ -87,7 +86,7 @@ CSS = """
   flex-wrap: wrap; align-items: baseline;}
 .pxs-open {font-weight: 600;}
 .pxs-ocr {color: #8a5a00;}
-.pxs-score {margin-left: auto; color: #aaa;}
+.pxs-confidence {margin-left: auto; color: #4a4a4a;}
 .pxs-more {color: #444; font-size: 0.9rem; line-height: 1.5; margin-bottom: 0.6rem;}
 .pxs-more-where {color: #777; font-size: 0.8rem;}
 .pxs-text mark.pxs-term {background: #ffd84d; font-weight: 600;}
@@ -111,6 +110,16 @@ CSS = """
 .pxs-whole summary {cursor: pointer; color: #0b5394; font-size: 0.85rem; margin-top: 0.4rem;}
 </style>
 """
+
+
+def confidence_words(confidence: float) -> str:
+    """A result's estimated chance of answering (index/confidence.py), as a person reads it."""
+    chance = f"about {round(confidence * 10)} in 10" if confidence >= 0.05 else "less than 1 in 20"
+    if confidence >= 0.6:
+        return f"Likely answers your question ({chance})"
+    if confidence >= 0.3:
+        return f"May answer your question ({chance})"
+    return f"Related, probably not the answer ({chance})"
 
 
 def kind_label(kind: str) -> str:
@@ -156,28 +165,11 @@ def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[i
     return "".join(pieces)
 
 
-# A line of nothing but numbers and signs: a page number or a table's stray figures.
-_NUMBER_LINE = re.compile(r"^[\W\d_]*$")
-SNIPPET_WORDS = 45
-
-
 def snippet_html(result: Result) -> str:
-    """What the card shows first: the best sentences, joined by ' … ', with the question's words
-    marked; when no sentence shares a word with the question (the model found it by meaning),
-    the passage's first words. Lines of bare numbers are left out."""
+    """What the card shows first (`snippet_spans`: the best sentences, or the passage's first
+    words), joined by ' … ', with the question's words marked."""
     text = result.text
-    spans = [span for span in result.highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
-    if not spans:
-        lines = [m.span() for m in re.finditer(r"[^\n]+", text) if not _NUMBER_LINE.match(m.group())]
-        words = 0
-        for start, end in lines:
-            line_words = list(re.finditer(r"\S+", text[start:end]))
-            if words + len(line_words) > SNIPPET_WORDS:  # cut the last line at the word limit
-                end = start + line_words[max(0, SNIPPET_WORDS - words - 1)].end()
-            spans.append((start, end))
-            words += len(line_words)
-            if words >= SNIPPET_WORDS:
-                break
+    spans = snippet_spans(text, result.highlights)
     pieces = []
     for start, end in spans:
         terms = [(max(a, start) - start, min(b, end) - start) for a, b in result.terms if a < end and b > start]
@@ -238,7 +230,8 @@ def card_html(result: Result, open_url: str | None = None, preview: Preview | No
     if result.also_in:
         others = "; ".join(html.escape(_where(doc, result.kind, page)) for doc, page in result.also_in)
         foot.append(f"<span>Same passage also in: {others}</span>")
-    foot.append(f'<span class="pxs-score" title="relevance score">{result.score:.3f}</span>')
+    if result.confidence is not None:
+        foot.append(f'<span class="pxs-confidence">{confidence_words(result.confidence)}</span>')
     whole = (
         f'<details class="pxs-whole"><summary>Show the whole passage</summary>'
         f'<div class="pxs-text">{marked_html(result.text, result.highlights, result.terms)}</div></details>'

