@@ -74,14 +74,22 @@ QUESTION_WORDS = {
 }
 
 
+# Words of Snowball's English list that a question means: an amount, a time, a place in an order,
+# a negation ("bids from other EU countries", "more than", "before the award", "not").
+MEANING_WORDS = frozenset(
+    "other more most few same before after above below over under against between during until "
+    "no not nor only off out up down again further once own".split()
+)
+
+
 @lru_cache(maxsize=32)
 def function_words(language: str | None) -> frozenset[str]:
     """Lower-case words that carry no subject in a question in `language` (None: English)."""
     from bm25s import stopwords as lists
 
     language = language or "en"
-    listed = lists.STOPWORDS_EN_PLUS if language == "en" else ()
-    return frozenset(listed) | _stopwords(language) | frozenset(QUESTION_WORDS.get(language, "").split())
+    listed = frozenset(lists.STOPWORDS_EN_PLUS) - MEANING_WORDS if language == "en" else frozenset()
+    return listed | _stopwords(language) | frozenset(QUESTION_WORDS.get(language, "").split())
 
 
 def question_function_words(text: str, language: str | None) -> frozenset[str]:
