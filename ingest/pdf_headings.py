@@ -21,8 +21,8 @@ from pathlib import Path
 
 from .cleaning import normalise
 
-# A heading is at least this much larger than the body text (9.5 pt body, 11 pt subheading).
-LARGER = 1.12
+# A heading is at least this much larger than the body text (10 pt body, 11 pt subheading).
+LARGER = 1.06
 # Longer than this, a "heading" is a bold paragraph or a caption; never cut, so left out.
 MAX_HEADING_CHARS = 120
 # A heading line continued on the next lines in the same style: at most this many lines.
@@ -41,7 +41,7 @@ _BIBLIOGRAPHY = re.compile(
 )
 # Section numbering: "3", "3.", "3.2", "3.2.1", "A.1", "Art. 5", "CAPÍTULO II", "Chapter 4".
 _NUMBERED = re.compile(
-    r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z]\.\d{1,2}(?:\.\d{1,2})*\.?)\s+\S"
+    r"^(?:\d{1,2}(?:\.\d{1,2}){0,3}\.?|[A-Z]\.\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,4}(?:\.\d{1,2}){1,3}\)|art\.?\s*\d{1,3})\s+\S"
     r"|^(?:chapter|section|part|annex|appendix|cap[ií]tulo|t[ií]tulo|se[çc][ãa]o|secci[óo]n|capitolo|"
     r"sezione|chapitre|titre|partie|kapitel|abschnitt|teil|anhang|anexo|allegato|annexe)\s+[\dIVXLC]",
     re.IGNORECASE,
@@ -115,7 +115,10 @@ def page_lines(path: Path, indexes: list[int]) -> dict[int, list[Line]]:
                     # The first, middle and last letters tell a heading line from a line that only
                     # opens with a bold label.
                     sample = sorted({marks[0], marks[len(marks) // 2], marks[-1]})
-                    sizes = [pdfium_c.FPDFText_GetFontSize(textpage, start + i) for i in sample]
+                    # The loose box's height is the font size as drawn: FPDFText_GetFontSize gives
+                    # the size before the text matrix, 1 pt in files that scale the matrix instead.
+                    sizes = [textpage.get_charbox(start + i, loose=True) for i in sample]
+                    sizes = [top - bottom for _, bottom, _, top in sizes]
                     bold = all(_font_bold(textpage, start + i, buffer) for i in sample)
                     lines.append(Line(normalise(raw).strip(), round(min(sizes), 1), bold))
                 lines_of[index] = lines
@@ -195,6 +198,7 @@ def layout_headings(lines_of: dict[int, list[Line]]) -> dict[int, list[str]]:
                 j < len(lines) and j - i < MAX_HEADING_LINES
                 and abs(lines[j].size - line.size) < 0.3 and lines[j].bold == line.bold
                 and not _NUMBERED.match(lines[j].text) and not parts[-1].endswith(".")
+                and lines[j].text.isupper() == parts[-1].isupper()  # "14.4 DOCUMENTI" then "Per i ..."
                 and not (parts[-1].endswith(":") and _NUMBERED.match(parts[0]))
             ):
                 parts.append(lines[j].text)
@@ -234,9 +238,10 @@ def _squeezed(text: str) -> tuple[str, list[int]]:
     return "".join(kept), where
 
 
-def locate(headings: list[str], page_text: str) -> list[tuple[int, str]]:
-    """(offset in `page_text`, heading) for each heading found there at the start of a line, in
-    order; spaces and case are ignored, since extractors space and join lines differently."""
+def locate(headings: list[str], page_text: str, line_start_only: bool = False) -> list[tuple[int, str]]:
+    """(offset in `page_text`, heading) for each heading found there, at the start of a line where
+    it stands at one, in order; spaces and case are ignored, since extractors space and join lines
+    differently."""
     squeezed, where = _squeezed(page_text)
     located: list[tuple[int, str]] = []
     after = 0
@@ -244,12 +249,16 @@ def locate(headings: list[str], page_text: str) -> list[tuple[int, str]]:
         needle = _squeezed(heading)[0]
         if not needle:
             continue
-        at = squeezed.find(needle, after)
+        first = at = squeezed.find(needle, after)
         while at >= 0:
             offset = where[at]
             if offset == 0 or page_text[offset - 1] == "\n":
                 break
             at = squeezed.find(needle, at + 1)
+        if at < 0 and not line_start_only:
+            # Line joining may have run the heading on from the line before it: the layout says
+            # it stands alone, so its first occurrence after the previous heading is taken.
+            at = first
         if at < 0:
             continue
         located.append((where[at], heading))
@@ -277,8 +286,8 @@ def section_headings(
         candidates = [h for h in candidates if not (title_key and title_key.startswith(" ".join(h.casefold().split())))]
         located = locate(candidates, text)
         bookmark = outline.get(index, "")
-        if bookmark and reads_as_heading(bookmark) and not any(_squeezed(bookmark)[0] == _squeezed(h)[0] for _, h in located):
+        if bookmark and reads_as_heading(bookmark) and not any(_squeezed(bookmark)[0] in _squeezed(h)[0] for _, h in located):
             # The outline agrees with the page only where its title stands there at a line start.
-            located = sorted(located + locate([bookmark], text))
+            located = sorted(located + locate([bookmark], text, line_start_only=True))
         result[index] = located
     return result
