@@ -191,9 +191,12 @@ def chunk_document(
             break
         if not page.text.strip():
             continue
-        context = " — ".join(part for part in (document.title, page.heading) if part)
-        context = counter.truncate(context, MAX_CONTEXT_TOKENS) if context else ""
-        reserved = 2 + (counter.count(context) + 1 if context else 0)  # [CLS], [SEP], context + newline
+        # A page holding several sections gives each passage the heading of the one it starts in;
+        # the budget leaves room for the longest of their context lines.
+        contexts = {heading: _context_line(document.title, heading, counter)
+                    for heading in {page.heading, *(name for _, name in page.sections)}}
+        longest = max(counter.count(context) + 1 if context else 0 for context in contexts.values())
+        reserved = 2 + longest  # [CLS], [SEP], context + newline
         budget = max(16, min(chunk_tokens, counter.max_length - reserved))
         # Each passage gets its own language (bilingual pages exist, and detection costs ~0.2 ms
         # a passage against ~30 ms to embed it); one too short to tell takes its page's.
@@ -211,16 +214,17 @@ def chunk_document(
             if language is None:
                 page_language = page_language or detect_language(page.text)
                 language = page_language
+            heading = page.heading_at(start)
             chunks.append(
                 Chunk(
                     document=name,
                     page=page.number,
-                    heading=page.heading,
+                    heading=heading,
                     text=text,
                     start=start,
                     end=end,
                     title=document.title,
-                    context=context,
+                    context=contexts[heading],
                     ocr=page.ocr,
                     language=language,
                 )
@@ -231,6 +235,12 @@ def chunk_document(
     if capped_at is not None:
         document.warnings.append(_capped_warning(max_passages, document.pages, *capped_at))
     return chunks
+
+
+def _context_line(title: str, heading: str, counter: TokenCounter) -> str:
+    """"title — heading", capped in tokens so that the passage keeps most of the budget."""
+    context = " — ".join(part for part in (title, heading) if part)
+    return counter.truncate(context, MAX_CONTEXT_TOKENS) if context else ""
 
 
 def _repeats_warning(repeated: dict[str, int]) -> str:

@@ -25,6 +25,19 @@ class PageText:
     text: str
     heading: str = ""
     ocr: bool = False
+    # Sections that start inside the page: (offset in `text`, heading), in order. `heading` is the
+    # one in force at the page's start (carried from earlier pages, or a section opening the page).
+    sections: list[tuple[int, str]] = field(default_factory=list)
+
+    def heading_at(self, offset: int) -> str:
+        """The heading of the section that `text[offset:]` stands in: the last one starting at or
+        before `offset` on this page, else the page's own."""
+        heading = self.heading
+        for start, name in self.sections:
+            if start > offset:
+                break
+            heading = name
+        return heading
 
 
 class SectionBuilder:
@@ -108,7 +121,8 @@ def cap_characters(document: Document, max_chars: int) -> Document:
             left_out = f"page {page.number} from character {len(kept):,} on" if kept else f"page {page.number}"
             if rest:
                 left_out += f" and pages {rest[0].number}-{last}" if len(rest) > 1 else f" and page {last}"
-        document.pages = document.pages[:index] + ([PageText(page.number, kept, page.heading, page.ocr)] if kept else [])
+        sections = [(start, name) for start, name in page.sections if start < len(kept)]
+        document.pages = document.pages[:index] + ([PageText(page.number, kept, page.heading, page.ocr, sections)] if kept else [])
         document.warnings.append(characters_capped(max_chars, left_out))
         break
     return document

@@ -1,4 +1,4 @@
-"""PDF reader: pypdf's plain text extraction, page by page.
+"""PDF reader: pypdf's plain text extraction, page by page; section headings from the layout.
 
 Plain `extract_text()` rather than layout mode: layout mode interleaves the lines of
 two-column pages, plain mode keeps each column's reading order.
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .cleaning import clean_page, normalise
 from .document import Document, PageText, ReadError, characters_capped
+from .pdf_headings import section_headings
 
 # Pages with fewer characters than this carry no real text layer (page numbers, stray marks).
 MIN_PAGE_CHARS = 20
@@ -162,8 +163,7 @@ def read(path: Path, max_chars: int, empty_pages: int, ocr=None) -> Document:
         expect = getattr(ocr, "expect_language_of", None)
         if expect:
             expect(" ".join(raw for raw, typed in zip(raw_pages, has_text_layer) if typed))
-    pages: list[PageText] = []
-    heading = ""
+    texts: list[tuple[str, bool]] = []  # each page's cleaned text, and whether OCR read it
     image_only: list[int] = []
     not_tried: list[int] = []
     without_text = 0  # pages in a row, up to this one, that held no text
@@ -182,8 +182,8 @@ def read(path: Path, max_chars: int, empty_pages: int, ocr=None) -> Document:
                 if ocr is not None:
                     not_tried.append(index + 1)
         without_text = 0 if text else without_text + 1
-        heading = outline.get(index, "") or _first_line_heading(text) or heading
-        pages.append(PageText(number=index + 1, text=text, heading=heading, ocr=is_ocr))
+        texts.append((text, is_ocr))
+    pages = [PageText(number=index + 1, text=text, ocr=is_ocr) for index, (text, is_ocr) in enumerate(texts)]
     if not any(page.text for page in pages):
         if ocr is None:
             raise ReadError("scanned — OCR not available (install tesseract-ocr)")
@@ -201,7 +201,27 @@ def read(path: Path, max_chars: int, empty_pages: int, ocr=None) -> Document:
             f"pages without a text layer not tried by OCR, {empty_pages} pages in a row before them "
             f"held no text: {page_ranges(not_tried)}"
         )
-    return Document(kind="pdf", title=_title(reader, pages, path), pages=pages, warnings=warnings)
+    title = _title(reader, pages, path)
+    _set_headings(path, pages, outline, title)
+    return Document(kind="pdf", title=title, pages=pages, warnings=warnings)
+
+
+def _set_headings(path: Path, pages: list[PageText], outline: dict[int, str], title: str) -> None:
+    """Each page's sections and the heading in force at its start, carried from page to page.
+
+    Headings come from the page's layout (pdf_headings); pages OCR read have none of their own.
+    """
+    typed = {index: page.text for index, page in enumerate(pages) if page.text and not page.ocr}
+    found = section_headings(path, typed, outline, title)
+    heading = ""
+    for index, page in enumerate(pages):
+        sections = found.get(index, [])
+        if sections and not page.text[: sections[0][0]].strip():
+            heading = sections[0][1]  # the page opens with a section
+        page.heading = heading
+        page.sections = sections
+        if sections:
+            heading = sections[-1][1]
 
 
 def _page_span(first: int, last: int) -> str:
