@@ -12,6 +12,7 @@ import streamlit as st
 
 from index import Filters, IndexUnavailable
 from ui import cards, resources
+from ui.escaping import escape
 
 log = logging.getLogger("pxs.ui")
 
@@ -95,7 +96,7 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
             st.info("No passage matches this question. Try other words, or a shorter question.")
         return
     st.caption(
-        f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{question}”. "
+        f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{escape(question)}”. "
         "The address bar holds this search: copy it to share it with a colleague."
     )
     if st.session_state.get(FOCUS_QUESTION) != question:  # steps within a document belong to one question
