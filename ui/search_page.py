@@ -11,6 +11,7 @@ import time
 import streamlit as st
 
 from index import Filters, IndexUnavailable
+from index.question import too_long
 from ui import cards, resources
 from ui.escaping import escape
 
@@ -142,6 +143,10 @@ def main() -> None:
     )
     if not (question or "").strip():
         show_examples()
+        return
+    problem = too_long(question, settings.question_max_chars)
+    if problem:  # checked before anything is parsed: a long question costs CPU for every word
+        st.warning(escape(problem[0].upper() + problem[1:] + "."), icon=":material/short_text:")
         return
     try:
         started = time.perf_counter()
