@@ -110,12 +110,12 @@ def _session_id() -> str | None:
 
 
 def _client_address() -> str:
-    # Behind a proxy every client has the proxy's address: the per-address limit is then the
-    # global one (README, Security).
+    # Streamlit gives None for this computer (127.0.0.1, ::1). Behind a proxy every client has the
+    # proxy's address, and the per-address limit is the global one (README, Security).
     try:
-        return st.context.ip_address or "unknown"
+        return st.context.ip_address or "localhost"
     except Exception:  # noqa: BLE001 - no request context (streamlit.testing)
-        return "unknown"
+        return "localhost"
 
 
 def changes_allowed(settings: config.Settings, purpose: str = "add or remove documents") -> bool:

@@ -19,7 +19,9 @@ import streamlit as st  # noqa: E402
 from ui import access, resources  # noqa: E402
 
 def main() -> None:
-    st.set_page_config(page_title="Procurement exchange search", page_icon=":material/travel_explore:", layout="centered")
+    # An emoji, not a ":material/…:" icon: Streamlit fetches those favicons from fonts.gstatic.com,
+    # a request to Google from every page of an app that is meant to run offline.
+    st.set_page_config(page_title="Procurement exchange search", page_icon="🔎", layout="centered")
 
     settings = resources.load_settings()
     access.guard_uploads(settings)
