@@ -162,6 +162,12 @@ def tab(app, browser, tmp_path):
         watched.close()
 
 
+def search_url(url: str, question: str, *documents: str) -> str:
+    """A shared search link: the question, and the documents it is narrowed to (the Ask page's
+    filter), so each attack is met on its own, not through another document's."""
+    return f"{url}/?q={quote(question)}" + "".join(f"&doc={quote(d)}" for d in documents)
+
+
 def ask(page, question: str | None = None):
     """Ask (or open a ?q= link already loaded), wait until every card is drawn; returns the cards.
     A search that fails shows an error instead of the caption: that is returned as a failure."""
@@ -216,8 +222,8 @@ def served_as_html(watched: Watched) -> list[str]:
 ], ids=["file", "zip-member", "mail-attachment"])
 def test_a_pdf_named_html_opens_as_a_pdf_and_runs_no_script(tab, question, document):
     page = tab.page
-    page.goto(tab.url)
-    ask(page, question)
+    page.goto(search_url(tab.url, question, document))
+    ask(page)
     card = card_of(page, question.split()[0])
     expect(card).to_have_attribute("data-document", document)
     link = card.get_by_role("link", name=re.compile(r"^Open at page 1"))
@@ -233,8 +239,8 @@ def test_a_pdf_named_html_opens_as_a_pdf_and_runs_no_script(tab, question, docum
 # -- 2. Markdown through line breaks --------------------------------------------------------------
 def test_a_name_and_a_bookmark_with_blank_lines_and_markdown_stay_text_in_the_card(tab):
     page = tab.page
-    page.goto(tab.url)
-    ask(page, "Minutes on snow clearing contracts of the council")
+    page.goto(search_url(tab.url, "Minutes on snow clearing contracts of the council", NEWLINE_NAME))
+    ask(page)
     card = card_of(page, "snow clearing")  # drawn in full, its picture last
     where = shown_text(card.locator(".pxs-where"))
     rendered = page.locator("a[href*='evil.example'], img[src*='tracker.example'], .katex, strong:text('PWNED')")
@@ -259,7 +265,7 @@ def test_the_browse_pages_help_shows_a_name_as_text(tab):
 def test_markdown_and_katex_in_the_url_question_stay_text(tab):
     question = f"snow clearing contracts {MARKDOWN}"
     page = tab.page
-    page.goto(f"{tab.url}/?q={quote(question)}")
+    page.goto(search_url(tab.url, question, NEWLINE_NAME))
     ask(page)
     caption = shown_text(page.locator(FRESH).get_by_text(re.compile(r"^\d+ best passages? for “")).first)
     rendered = page.locator("a[href*='evil.example'], img[src*='tracker.example'], .katex")
@@ -269,8 +275,8 @@ def test_markdown_and_katex_in_the_url_question_stay_text(tab):
 # -- 3. one name breaks every search --------------------------------------------------------------
 def test_names_over_255_bytes_break_no_card(tab):
     page = tab.page
-    page.goto(tab.url)
-    ask(page, "Bicycle lanes plan")
+    page.goto(search_url(tab.url, "Bicycle lanes plan", LONG_NAME, f"package.zip/{LONG_MEMBER}"))
+    ask(page)
     for document in (LONG_NAME, f"package.zip/{LONG_MEMBER}"):
         card = page.locator(f'{FRESH} .pxs-card[data-document="{document}"]')
         expect(card.get_by_role("link", name="Open at page 1")).to_be_attached()
@@ -299,8 +305,8 @@ def test_a_symlink_swapped_in_after_indexing_serves_nothing_outside_the_library(
     plan.unlink()
     plan.symlink_to(secret)
     page = tab.page
-    page.goto(tab.url)
-    ask(page, "winter maintenance plan gritting cycle paths")
+    page.goto(search_url(tab.url, "winter maintenance plan gritting cycle paths", "notes/plan.txt"))
+    ask(page)
     # The pictures come after every card with its buttons: once none is left to draw, all are there.
     expect(page.locator(".pxs-nopic[title='The page is being drawn']")).to_have_count(0)
     downloads = []

@@ -165,7 +165,8 @@ def guard_uploads(settings: config.Settings) -> None:
     from streamlit import config as streamlit_config
     from streamlit.runtime import Runtime
 
-    streamlit_config.set_option("server.maxUploadSize", settings.upload_max_mb)
+    if streamlit_config.get_option("server.maxUploadSize") != settings.upload_max_mb:
+        streamlit_config.set_option("server.maxUploadSize", settings.upload_max_mb)
     if not Runtime.exists():  # streamlit.testing: no server, no uploads over HTTP
         return
     manager = Runtime.instance().uploaded_file_mgr
