@@ -15,12 +15,10 @@ import os
 import re
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -357,17 +355,30 @@ def in_own_loop(coroutine):
 
 
 def _put(url: str, xsrf: str, size: int) -> int:
+    """The status a PUT of a `size`-byte file to Streamlit's upload URL gets. A server that
+    refuses by Content-Length answers before the body is sent, and closes: the answer is read
+    even when sending the rest then fails."""
+    import http.client
+
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n"
             "Content-Type: application/pdf\r\n\r\n").encode() + b"%" * size + f"\r\n--{boundary}--\r\n".encode()
-    request = urllib.request.Request(url, data=body, method="PUT", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf,
-        "Cookie": f"_streamlit_xsrf={xsrf}"})
+    target = urlsplit(url)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
     try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return answer.status
-    except urllib.error.HTTPError as refused:
-        return refused.code
+        connection.putrequest("PUT", target.path)
+        for name, value in {"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(len(body)),
+                            "X-Xsrftoken": xsrf, "Cookie": f"_streamlit_xsrf={xsrf}"}.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        try:
+            for start in range(0, len(body), 1 << 16):
+                connection.send(body[start:start + (1 << 16)])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the whole body was read: its answer is waiting
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 # -- 7. an unbounded question -----------------------------------------------------------------------
