@@ -261,9 +261,9 @@ def test_the_browse_pages_help_shows_a_name_as_text(tab):
 
 
 def test_markdown_and_katex_in_the_url_question_stay_text(tab):
-    question = f"snow clearing contracts {MARKDOWN}"
+    question = f"winter maintenance plan {MARKDOWN}"
     page = tab.page
-    page.goto(search_url(tab.url, question, NEWLINE_NAME))
+    page.goto(search_url(tab.url, question, "notes/plan.txt"))  # a plain document: only ?q= attacks
     ask(page)
     caption = shown_text(page.locator(FRESH).get_by_text(re.compile(r"^\d+ best passages? for “")).first)
     rendered = page.locator("a[href*='evil.example'], img[src*='tracker.example'], .katex")
@@ -305,14 +305,14 @@ def test_a_symlink_swapped_in_after_indexing_serves_nothing_outside_the_library(
     page = tab.page
     page.goto(search_url(tab.url, "winter maintenance plan gritting cycle paths", "notes/plan.txt"))
     ask(page)
-    # The pictures come after every card with its buttons: once none is left to draw, all are there.
-    expect(page.locator(".pxs-nopic[title='The page is being drawn']")).to_have_count(0)
+    # The card's expander is drawn after its Download button, when it has one.
+    expect(page.get_by_test_id("stExpander").filter(has_text="Show the whole section")).to_have_count(1)
     downloads = []
     for button in page.locator(FRESH).get_by_role("button", name="Download").all():
         with page.expect_download() as download:
             button.click()
         downloads.append(Path(download.value.path()).read_text(errors="replace"))
-    assert [text for text in downloads if SECRET in text] == []
+    assert (len(downloads), [text for text in downloads if SECRET in text]) == (len(downloads), [])
     expect(page.get_by_text("notes/plan.txt cannot be opened or downloaded: refused: a symbolic link")).to_be_visible()
 
 
