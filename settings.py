@@ -68,6 +68,9 @@ class Settings:
     preview_cache_mb: int = 1000
     # An indexing run commits what it has done at least this often (seconds).
     checkpoint_seconds: float = 120.0
+    # The longest question the app and the CLI answer: a question's cost grows with its length
+    # (100,000 characters took 70 s of CPU), and real questions are a sentence or two.
+    question_max_chars: int = 1000
 
 
 def load() -> Settings:
@@ -92,6 +95,7 @@ def load() -> Settings:
         ocr_page_timeout_s=_float("PXS_OCR_PAGE_TIMEOUT", 60.0),
         ocr_empty_pages=_int("PXS_OCR_EMPTY_PAGES", 10),
         checkpoint_seconds=_float("PXS_CHECKPOINT_SECONDS", 120.0),
+        question_max_chars=_int("PXS_QUESTION_MAX_CHARS", 1000),
     )
 
 

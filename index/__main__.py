@@ -109,6 +109,25 @@ def _browse(args, settings) -> int:
     return 0
 
 
+def _questions(args, settings) -> list[str] | None:
+    """The questions asked, or None (said why) when there are none or one is too long."""
+    from index.question import too_long
+
+    if not args.question and not args.queries:
+        print("error: give a question or --queries FILE", file=sys.stderr)
+        return None
+    questions = [args.question] if args.question else [
+        line.strip() for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    for number, question in enumerate(questions, 1):
+        problem = too_long(question, settings.question_max_chars)
+        if problem:
+            where = f" (line {number} of {args.queries})" if args.queries else ""
+            print(f"error: {problem}{where}", file=sys.stderr)
+            return None
+    return questions
+
+
 def main(argv=None) -> int:
     args = _parse(argv)
     settings = config.load()
@@ -122,6 +141,9 @@ def main(argv=None) -> int:
         return check_main(settings, repair=args.repair, as_json=args.json)
     if args.command == "browse":
         return _browse(args, settings)
+    questions = _questions(args, settings) if args.command == "search" else []
+    if questions is None:
+        return 2
     try:
         searcher = Searcher(settings.index_dir, settings)
     except IndexUnavailable as exc:
@@ -135,12 +157,6 @@ def main(argv=None) -> int:
             for key, value in stats.items():
                 print(f"{key:>11}: {value}")
         return 0
-    if not args.question and not args.queries:
-        print("error: give a question or --queries FILE", file=sys.stderr)
-        return 2
-    questions = [args.question] if args.question else [
-        line.strip() for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
     labels = _labels_asked({"stage": args.stage, "kind": args.material, "topic": args.topic})
     if labels is None:
         return 2

@@ -76,3 +76,10 @@ def phrase_pairs(query: str, language: str | None, drop: frozenset[str] = frozen
     tokens = tokenize(query, language, drop)
     return list(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != b))
 
+
+def too_long(question: str, max_chars: int) -> str | None:
+    """Why a question is not answered because of its length (PXS_QUESTION_MAX_CHARS), or None."""
+    if len(question) <= max_chars:
+        return None
+    return (f"the question is {len(question):,} characters long; questions are limited to {max_chars:,} "
+            "characters (PXS_QUESTION_MAX_CHARS): ask it in a sentence or two")

@@ -38,7 +38,7 @@ import settings as config
 
 from .discover import SourceFile, sha256_of
 from .document import ReadError
-from .sniff import supported, too_large
+from .sniff import cache_suffix, supported, too_large
 
 CONTAINER_KINDS = {".zip": "zip", ".eml": "eml", ".msg": "msg"}
 MAIL_KINDS = {"eml", "msg"}
@@ -74,7 +74,7 @@ def cache_dir(index_dir: Path) -> Path:
 
 def member_file(index_dir: Path, name: str, sha256: str) -> Path | None:
     """The cached bytes of a member (by its document name and sha256), or None if not cached."""
-    path = cache_dir(index_dir) / "blobs" / f"{sha256}{PurePosixPath(name).suffix.lower()}"
+    path = cache_dir(index_dir) / "blobs" / f"{sha256}{cache_suffix(name)}"
     return path if sha256 and path.is_file() else None
 
 
@@ -131,7 +131,7 @@ class _Store:
                     digest.update(block)
                     out.write(block)
             self.budget.bytes_left -= written
-            blob = digest.hexdigest() + suffix.lower()
+            blob = digest.hexdigest() + suffix
             os.replace(staging, self.folder / blob)  # same content, same name: replacing changes nothing
             return blob
         finally:
@@ -214,7 +214,7 @@ def _stored(name: str, size: int, open_stream, depth: int, budget: _Budget, stor
     if size > store.file_max_mb * _MB:
         return [Member(name, reason=too_large(size, store.file_max_mb))]
     try:
-        blob = store.put(open_stream, PurePosixPath(name).suffix)
+        blob = store.put(open_stream, cache_suffix(name))
     except ReadError as exc:
         return [Member(name, reason=exc.reason)]
     except Exception as exc:  # zlib, CRC, truncated or unsupported compression

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .document import ReadError
 from .legacy import convert, soffice_path
+from .sniff import cache_suffix
 
 # The kinds LibreOffice lays out into pages; PDFs need no rendition, text files have no layout.
 SLIDE_KINDS = frozenset({"pptx", "odp", "ppt"})
@@ -49,7 +50,7 @@ def _convert_batch(sources: dict[str, Path], out_dir: Path, timeout_s: float) ->
         # and a user's file name must not change how it parses its arguments.
         copies = []
         for key, source in sources.items():
-            copy = work / f"{key}{source.suffix.lower() or '.bin'}"
+            copy = work / f"{key}{cache_suffix(source) or '.bin'}"
             shutil.copyfile(source, copy)
             copies.append(copy)
         reason = "LibreOffice could not lay it out (damaged or password-protected?)"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import mmap
 import re
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .document import ReadError
 
@@ -56,6 +56,18 @@ _EFORMS_ROOT = re.compile(
     rb"[^>]*urn:oasis:names:specification:ubl:schema:xsd:"
 )
 _HTML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
+
+
+# A cached copy (a ZIP member's, a rendition's input) keeps its document's extension, which the
+# readers of text formats go by, but never one so long that the copy's name would pass the file
+# system's 255 bytes: "<sha256><extension>" with a 300-byte extension cannot be created.
+MAX_SUFFIX_BYTES = 16
+
+
+def cache_suffix(name: str | Path) -> str:
+    """The lower-case extension a cached copy of `name` gets: '.pdf', or '' when it is too long."""
+    suffix = PurePosixPath(str(name)).suffix.lower()
+    return suffix if len(suffix.encode("utf-8", "replace")) <= MAX_SUFFIX_BYTES else ""
 
 
 def supported(path: Path) -> bool:

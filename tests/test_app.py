@@ -7,6 +7,7 @@ remove, rebuild) get a one-document library of their own.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 import subprocess
@@ -103,7 +104,8 @@ def open_app(page: str | None = None, **query) -> AppTest:
 
 
 def result_cards(app: AppTest) -> list[str]:
-    return [m.value for m in app.markdown if 'class="pxs-card"' in m.value]
+    """The cards' HTML as a browser reads it: the escaped document text decoded (ui.escaping)."""
+    return [html.unescape(m.value) for m in app.markdown if 'class="pxs-card"' in m.value]
 
 
 def card_document(card: str) -> str:
@@ -115,7 +117,7 @@ def card_where(card: str) -> str:
 
 
 def messages(app: AppTest) -> str:
-    return " ".join(e.value for kind in (app.success, app.info, app.warning, app.error) for e in kind)
+    return html.unescape(" ".join(e.value for kind in (app.success, app.info, app.warning, app.error) for e in kind))
 
 
 def pdf_bytes(tmp_path: Path, name: str, pages: list[str]) -> bytes:
@@ -146,8 +148,8 @@ def test_passage_text_is_escaped_before_its_sentences_and_words_are_marked():
 
     text = "<script>alert(1)</script> Quality weighed 60 %."
     assert marked_html(text, [(26, len(text))], [(26, 33)]) == (
-        '&lt;script&gt;alert(1)&lt;/script&gt; <span class="pxs-best"><mark class="pxs-term">Quality</mark></span>'
-        '<span class="pxs-best"> weighed 60 %.</span>'
+        '&#60;script&#62;alert&#40;1&#41;&#60;&#47;script&#62; <span class="pxs-best"><mark class="pxs-term">Quality</mark></span>'
+        '<span class="pxs-best"> weighed 60 &#37;&#46;</span>'
     )
 
 
@@ -176,7 +178,7 @@ def test_a_pdf_result_opens_a_copy_marked_at_the_passage_and_leaves_the_original
     app = open_app(q="What weight did quality get in the award criteria?")
     link = re.search(r'href="([^"]+)"', result_cards(app)[0]).group(1)
     served, page = re.fullmatch(
-        r"app/static/(previews/[0-9a-f]{64}/[0-9a-f]{20}/vienna-exchange-report\.pdf)#page=(\d+)", link).groups()
+        r"app/static/(previews/[0-9a-f]{64}/[0-9a-f]{20}/marked\.pdf)#page=(\d+)", link).groups()
     marked = PdfReader(ROOT / "ui" / "static" / served)
     assert page == "3" and [a.get_object()["/Subtype"] for a in marked.pages[2]["/Annots"]] == ["/Highlight"]
     assert original.read_bytes() == before
@@ -201,7 +203,7 @@ def test_the_card_shows_the_best_sentences_first_with_the_questions_words_marked
     best = text.index("The city"), text.index(" Lunch")
     term = text.index("market"), text.index("market") + len("market")
     result = Result(rank=1, score=1.0, document="r.pdf", page=2, heading="", text=text, highlights=[best], terms=[term])
-    assert snippet_html(result) == '… The city held a <mark class="pxs-term">market</mark> consultation. …'
+    assert snippet_html(result) == '… The city held a <mark class="pxs-term">market</mark> consultation&#46; …'
     # Found by meaning alone: the first words, without the bare page number.
     result.highlights, result.terms = [], []
     assert snippet_html(result).startswith("Vienna 2024 … The city held")
@@ -229,7 +231,7 @@ def test_the_app_never_reads_documents_itself():
 def test_a_slide_result_shows_the_whole_slide_with_its_notes(app_settings):
     app = open_app(q="electric buses joint procurement")
     slide = next(e for e in app.expander if e.label == "Show the whole slide 2 with its notes")
-    assert "Speaker notes: Mention the framework agreement" in " ".join(m.value for m in slide.markdown)
+    assert "Speaker notes: Mention the framework agreement" in html.unescape(" ".join(m.value for m in slide.markdown))
 
 
 def test_a_slide_result_offers_the_deck_for_download(app_settings):
@@ -352,7 +354,7 @@ def test_an_uploaded_zip_package_is_a_folder_whose_pdfs_open_at_their_page_and_l
     best = result_cards(app)[0]
     link = re.search(r'href="([^"]+)"', best).group(1)
     assert card_document(best) == "package.zip/tender/training-plan.pdf"
-    assert re.fullmatch(r"app/static/previews/[0-9a-f]{64}/[0-9a-f]{20}/training-plan\.pdf#page=2", link)  # marked
+    assert re.fullmatch(r"app/static/previews/[0-9a-f]{64}/[0-9a-f]{20}/marked\.pdf#page=2", link)  # marked
 
     app = open_app("library_page.py")  # a member is removed with its package
     uploaded = own_library.library_dir / "uploads" / "package.zip"
@@ -491,5 +493,5 @@ def test_each_question_asked_in_turn_gets_its_own_results(app_settings):
     for question in ("market consultation suppliers", "electric buses", "quality and price weights"):
         app.text_input(key="q").set_value(question)
         app.run()
-        answered.append(any(f"for “{question}”" in c.value for c in app.caption) and bool(result_cards(app)))
+        answered.append(any(f"for “{question}”" in html.unescape(c.value) for c in app.caption) and bool(result_cards(app)))
     assert answered == [True] * 3

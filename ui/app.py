@@ -16,12 +16,15 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from ui import resources  # noqa: E402
+from ui import access, resources  # noqa: E402
 
 def main() -> None:
-    st.set_page_config(page_title="Procurement exchange search", page_icon=":material/travel_explore:", layout="centered")
+    # An emoji, not a ":material/…:" icon: Streamlit fetches those favicons from fonts.gstatic.com,
+    # a request to Google from every page of an app that is meant to run offline.
+    st.set_page_config(page_title="Procurement exchange search", page_icon="🔎", layout="centered")
 
     settings = resources.load_settings()
+    access.guard_uploads(settings)
     if not resources.index_exists(settings):
         resources.forget_searcher()
         resources.first_start(settings)  # builds with a progress bar, then reruns into the pages

@@ -11,6 +11,7 @@ import streamlit as st
 
 from index import IndexUnavailable
 from ui import cards, resources
+from ui.escaping import escape
 
 STAGE, KIND, TOPIC = "stage", "kind", "topic"
 OPEN_PAGE = "pxs-browse-open"  # (kind group, document, page) whose card is shown
@@ -55,15 +56,15 @@ def show_documents(found, searcher, settings) -> None:
             language = cards.language_name(document.language) if document.language else ""
             facts = " · ".join(x for x in (cards.kind_label(document.type), language) if x)
             with st.container(border=True, key=f"browse-doc-{kind}-{document.document}"):
-                st.markdown(f"**{cards.plain(document.title)}**  \n{cards.plain(document.document)} · {facts}")
-                st.caption(cards.plain(document.line) + "…")
+                st.markdown(f"**{escape(document.title)}**  \n{escape(document.document)} · {facts}")
+                st.caption(escape(document.line) + "…")
                 columns = st.columns(max(len(document.pages), 1) + 2)
                 for column, result in zip(columns, document.pages):
                     where = cards.location_label(result.kind, result.page)
                     column.button(where.capitalize() if result.page is not None else "Section",
                                   key=f"browse-{kind}-{document.document}-{result.page}",
                                   on_click=_open, args=(kind, document.document, result.page),
-                                  help=f"Show {where} of {document.document}")
+                                  help=f"Show {where} of {escape(document.document)}")
                 for result in document.pages:
                     if opened == (kind, document.document, result.page):
                         cards.render_result(result, searcher, settings)()
@@ -95,7 +96,7 @@ def main() -> None:
         return
     names = ", ".join(found.names[key] for key in asked)
     st.markdown(f"{len(found.documents)} document{'s' if len(found.documents) != 1 else ''} with pages on "
-                f"{cards.plain(names)}.")
+                f"{escape(names)}.")
     # The Ask page's filters show the labels' names in the URL, as its other filters do.
     filters: dict[str, list[str]] = {}
     for key in asked:

@@ -3,12 +3,12 @@ from, its page as a picture with the passage marked (ui/previews.py), and the wa
 (the marked PDF at the page; the other hits of the document; the whole slide or section; download).
 
 The HTML is built by plain functions (`card_html`, `marked_html`, `snippet_html`) so its safety can be
-tested without a browser: every piece of document text is escaped before it is marked up.
+tested without a browser: every piece of document text goes through `ui.escaping.escape` before it
+is marked up. A card that cannot be drawn in full keeps its text and says why; the page goes on.
 """
 from __future__ import annotations
 
-import html
-import mimetypes
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +17,10 @@ import streamlit as st
 from index import Result, snippet_spans
 
 from . import previews, source_files
+from .escaping import escape
 from .previews import Preview
+
+log = logging.getLogger("pxs.ui")
 
 KIND_LABELS = {
     "pdf": "PDF",
@@ -51,26 +54,9 @@ LANGUAGE_NAMES = {
     "sl": "Slovenian", "hr": "Croatian", "bg": "Bulgarian", "et": "Estonian", "lv": "Latvian",
     "lt": "Lithuanian", "ca": "Catalan", "ga": "Irish", "mt": "Maltese",
 }
-MIME_TYPES = {
-    "pdf": "application/pdf",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "odt": "application/vnd.oasis.opendocument.text",
-    "odp": "application/vnd.oasis.opendocument.presentation",
-    "ppt": "application/vnd.ms-powerpoint",
-    "doc": "application/msword",
-    "txt": "text/plain",
-    "md": "text/markdown",
-    "xls": "application/vnd.ms-excel",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "csv": "text/csv",
-    "html": "text/html",
-    "eforms": "application/xml",
-    "rtf": "application/rtf",
-    "eml": "message/rfc822",
-    "msg": "application/vnd.ms-outlook",
-}
+# A download's file name comes from the kind the content was read as, never from the document's
+# own name: "document.pptx", sent as an attachment of no particular type.
+DOWNLOAD_EXTENSIONS = {"eforms": "xml", "image": "bin", "eml": "eml", "msg": "msg"}
 
 CSS = """
 <style>
@@ -80,14 +66,14 @@ CSS = """
 .pxs-kind {font-size: 0.72rem; padding: 0.1rem 0.45rem; border-radius: 0.5rem; margin-left: 0.4rem;
   background: rgba(28,131,225,0.12); color: #0b5394; white-space: nowrap; vertical-align: 0.1rem;}
 .pxs-where {color: #555; font-size: 0.85rem; margin: 0.15rem 0 0.5rem;}
-.pxs-text {line-height: 1.55; font-size: 0.95rem;}
+.pxs-text {line-height: 1.55; font-size: 0.95rem; white-space: pre-line;}
 .pxs-text mark {background: #fff1a8; padding: 0 0.1rem; border-radius: 0.15rem;}
 .pxs-foot {margin-top: 0.55rem; font-size: 0.82rem; color: #666; display: flex; gap: 0.9rem;
   flex-wrap: wrap; align-items: baseline;}
 .pxs-open {font-weight: 600;}
 .pxs-ocr {color: #8a5a00;}
 .pxs-confidence {margin-left: auto; color: #4a4a4a;}
-.pxs-more {color: #444; font-size: 0.9rem; line-height: 1.5; margin-bottom: 0.6rem;}
+.pxs-more {color: #444; font-size: 0.9rem; line-height: 1.5; margin-bottom: 0.6rem; white-space: pre-line;}
 .pxs-more-where {color: #777; font-size: 0.8rem;}
 .pxs-text mark.pxs-term {background: #ffd84d; font-weight: 600;}
 .pxs-text .pxs-best {background: #fff6c9;}
@@ -139,24 +125,13 @@ def location_label(kind: str, page: int | None) -> str:
     return f"slide {page}" if kind in SLIDE_KINDS else f"page {page}"
 
 
-def _escape(text: str) -> str:
-    # html.escape stops HTML; "$" would start a formula in Streamlit's Markdown. Line breaks
-    # become <br> so the whole card stays one HTML block, where no Markdown is interpreted.
-    return html.escape(text, quote=True).replace("$", "&#36;").replace("\n", "<br>")
-
-
-def plain(text: str) -> str:
-    """Text shown through Markdown (messages, captions) exactly as written: specials escaped."""
-    return "".join(f"\\{ch}" if ch in "\\`*_{}[]()#+-.!|<>~$:" else ch for ch in text)
-
-
 def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[int, int]]) -> str:
     """Safe HTML of `text`: the `sentences` spans set off, the question's `terms` marked in them
     and elsewhere. Every piece of text is escaped before it is wrapped."""
     cuts = sorted({0, len(text), *(p for span in (*sentences, *terms) for p in span if 0 <= p <= len(text))})
     pieces = []
     for start, end in zip(cuts, cuts[1:]):
-        piece = _escape(text[start:end])
+        piece = escape(text[start:end])
         if any(a <= start and end <= b for a, b in terms):
             piece = f'<mark class="pxs-term">{piece}</mark>'
         if any(a <= start and end <= b for a, b in sentences):
@@ -189,7 +164,7 @@ def picture_html(preview: Preview | None, where: str) -> str:
     if preview is None:
         return '<div class="pxs-nopic" title="The page is being drawn">…</div>'
     if not preview.image_url:
-        return f'<div class="pxs-nopic" title="{html.escape(preview.why_not, quote=True)}">No page picture</div>'
+        return f'<div class="pxs-nopic" title="{escape(preview.why_not)}">No page picture</div>'
     boxes = "".join(
         f'<span class="pxs-box" style="left:{100 * x0:.2f}%;top:{100 * y0:.2f}%;'
         f'width:{100 * (x1 - x0):.2f}%;height:{100 * (y1 - y0):.2f}%"></span>'
@@ -197,22 +172,22 @@ def picture_html(preview: Preview | None, where: str) -> str:
     )
     caption = (
         '<span class="pxs-enlarge">Click to enlarge</span><span class="pxs-shrink">Click to shrink</span>'
-        if preview.boxes else html.escape(f"Passage not marked: {preview.why_not}")
+        if preview.boxes else escape(f"Passage not marked: {preview.why_not}")
     )
     return (
-        f'<details class="pxs-page"><summary title="{html.escape(where, quote=True)}: click to enlarge or shrink">'
-        f'<div class="pxs-pic"><img src="{html.escape(preview.image_url, quote=True)}" alt="{html.escape(where, quote=True)}" '
+        f'<details class="pxs-page"><summary title="{escape(where)}: click to enlarge or shrink">'
+        f'<div class="pxs-pic"><img src="{escape(preview.image_url)}" alt="{escape(where)}" '
         f'loading="lazy">{boxes}</div><div class="pxs-page-caption">{caption}</div></summary></details>'
     )
 
 
 def card_html(result: Result, open_url: str | None = None, preview: Preview | None = None,
               with_picture: bool = False) -> str:
-    """One result card as a single line of HTML (see `_escape` for why a single line)."""
+    """One result card as a single line of HTML: a line break would end Markdown's HTML block."""
     title = result.title or Path(result.document).stem
-    where = [html.escape(result.document), location_label(result.kind, result.page)]
+    where = [escape(result.document), location_label(result.kind, result.page)]
     if result.heading and result.heading != result.title:  # a PDF's heading is often its title
-        where.append(html.escape(result.heading))
+        where.append(escape(result.heading))
     foot = []
     if preview is not None and preview.open_url:
         open_url = preview.open_url
@@ -222,13 +197,13 @@ def card_html(result: Result, open_url: str | None = None, preview: Preview | No
         else:  # a section: its page in the rendition
             label = f"Open at page {preview.page} (as PDF)" if preview is not None and preview.page else "Open the document"
         foot.append(
-            f'<a class="pxs-open" href="{html.escape(open_url, quote=True)}" target="_blank" '
+            f'<a class="pxs-open" href="{escape(open_url)}" target="_blank" '
             f'rel="noopener">{label} ↗</a>'
         )
     if result.ocr:
         foot.append('<span class="pxs-ocr">Read from a scanned page (OCR): the text may contain recognition errors</span>')
     if result.also_in:
-        others = "; ".join(html.escape(_where(doc, result.kind, page)) for doc, page in result.also_in)
+        others = "; ".join(escape(_where(doc, result.kind, page)) for doc, page in result.also_in)
         foot.append(f"<span>Same passage also in: {others}</span>")
     if result.confidence is not None:
         foot.append(f'<span class="pxs-confidence">{confidence_words(result.confidence)}</span>')
@@ -238,10 +213,10 @@ def card_html(result: Result, open_url: str | None = None, preview: Preview | No
     )
     picture = picture_html(preview, _where(result.document, result.kind, result.page)) if with_picture else ""
     return (
-        f'<div class="pxs-card" data-document="{html.escape(result.document, quote=True)}" '
+        f'<div class="pxs-card" data-document="{escape(result.document)}" '
         f'data-passage="{result.chunk_id}" data-page="{result.page or ""}"><div class="pxs-body"><div class="pxs-main">'
-        f'<div><span class="pxs-title">{_escape(title)}</span>'
-        f'<span class="pxs-kind">{html.escape(kind_label(result.kind))}</span></div>'
+        f'<div><span class="pxs-title">{escape(title)}</span>'
+        f'<span class="pxs-kind">{escape(kind_label(result.kind))}</span></div>'
         f'<div class="pxs-where">{" · ".join(where)}</div>'
         f'<div class="pxs-text">{snippet_html(result)}</div>{whole}'
         f'<div class="pxs-foot">{"".join(foot)}</div></div>{picture}</div></div>'
@@ -323,17 +298,33 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
     """Draw one card with its text at once, and below it the way to more: the other hits of its
     document, for a PDF "more from this document", for slides and sections the whole slide or
     section (with speaker notes) and a download. Returns what draws the page picture into the
-    card, called once every card is on screen."""
+    card, called once every card is on screen.
+
+    Whatever fails in drawing one card (a file gone or refused, a name the file system will
+    not take) leaves that card with its text and the reason, never the page without cards."""
     shown = _focus(result)
+    card = st.empty()
+    try:
+        return _render_ways(result, shown, card, searcher, settings)
+    except Exception as exc:  # noqa: BLE001 - one card's trouble stays in that card
+        log.exception("the card of %s could not be drawn in full", shown.document)
+        card.markdown(card_html(shown, None, None), unsafe_allow_html=True)
+        st.caption(escape(f"Part of this card could not be drawn ({type(exc).__name__}); its text is above."))
+        return lambda: None
+
+
+def _render_ways(result: Result, shown: Result, card, searcher, settings) -> Callable[[], None]:
     is_pdf = shown.kind == "pdf"
     # A member of a ZIP package or a mail's attachment has no file of its own: its cached copy.
     path = searcher.source_file(shown.path) or Path(shown.path)
-    name = Path(shown.document).name
-    open_url = source_files.open_at_page_url(path, shown.page, name) if is_pdf else None
-    card = st.empty()
+    try:
+        real, refused = source_files.readable(path, settings.library_dir, settings.index_dir), ""
+    except source_files.Refused as reason:
+        real, refused = None, str(reason)
+    open_url = source_files.open_at_page_url(real, shown.page) if is_pdf and real else None
     card.markdown(card_html(shown, open_url, None, with_picture=True), unsafe_allow_html=True)
-    if is_pdf and open_url is None:
-        st.caption(f"{shown.document} is no longer in the library folder, so it cannot be opened.")
+    if refused:
+        st.caption(escape(f"{shown.document} cannot be opened or downloaded: {refused}."))
     _document_steps(result, shown)
     where = location_label(shown.kind, shown.page)
     if is_pdf:
@@ -343,12 +334,14 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
         if shown.kind in SLIDE_KINDS:
             label += " with its notes"
         more, download = st.columns([5, 1.4], vertical_alignment="top")
-        if path.is_file():
+        if real:
+            extension = DOWNLOAD_EXTENSIONS.get(shown.kind, shown.kind if shown.kind.isalnum() else "bin")
             download.download_button(
                 "Download",
-                data=lambda: path.read_bytes(),  # read only when clicked, not on every search
-                file_name=name,
-                mime=MIME_TYPES.get(shown.kind) or mimetypes.guess_type(name)[0] or "application/octet-stream",
+                # Read only when clicked, not on every search, and the link rule checked then.
+                data=lambda: source_files.read_file(path, settings.library_dir, settings.index_dir),
+                file_name=f"document.{extension}",
+                mime="application/octet-stream",
                 key=f"download-{result.chunk_id}",
                 on_click="ignore",
                 icon=":material/download:",
@@ -358,7 +351,7 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
         if not is_pdf:
             passages = searcher.page_passages(shown.document, shown.page)
             st.markdown(
-                f'<div class="pxs-text">{_escape(section_text(passages, shown.chunk_id))}</div>',
+                f'<div class="pxs-text">{escape(section_text(passages, shown.chunk_id))}</div>',
                 unsafe_allow_html=True,
             )
             st.divider()
@@ -367,15 +360,23 @@ def render_result(result: Result, searcher, settings) -> Callable[[], None]:
         if not neighbours:
             st.caption("Nothing else: this passage is the whole document.")
         for passage in neighbours:
-            heading = f" · {html.escape(passage['heading'])}" if passage.get("heading") else ""
+            heading = f" · {escape(passage['heading'])}" if passage.get("heading") else ""
             st.markdown(
                 f'<div class="pxs-more"><span class="pxs-more-where">'
-                f'{location_label(shown.kind, passage["page"])}{heading}</span><br>{_escape(passage["text"])}</div>',
+                f'{location_label(shown.kind, passage["page"])}{heading}</span><br>{escape(passage["text"])}</div>',
                 unsafe_allow_html=True,
             )
 
     def draw_picture() -> None:
-        picture = previews.preview(shown, path, settings.index_dir, settings.ocr_languages, settings.preview_cache_mb)
+        if real is None:
+            picture = Preview(why_not=refused)
+        else:
+            try:
+                picture = previews.preview(shown, real, settings.index_dir, settings.ocr_languages,
+                                           settings.preview_cache_mb)
+            except Exception as exc:  # noqa: BLE001 - the card keeps its text and says why
+                log.exception("the page picture of %s could not be drawn", shown.document)
+                picture = Preview(why_not=f"the page could not be drawn ({type(exc).__name__})")
         card.markdown(card_html(shown, open_url, picture, with_picture=True), unsafe_allow_html=True)
 
     return draw_picture

@@ -10,7 +10,8 @@ import streamlit as st
 
 from index import IndexBusy, IndexUnavailable, container_of, remove_files
 from ui import access, previews, resources, source_files
-from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name, plain
+from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name
+from ui.escaping import escape
 from ui.uploads import delete_library_file
 
 log = logging.getLogger("pxs.ui")
@@ -104,7 +105,7 @@ def removal(documents: list[dict], settings) -> None:
         return
     inside = Path(row["path"]).resolve().is_relative_to(settings.library_dir.resolve())
     st.warning(
-        f"Remove **{plain(row['name'])}**? Its passages leave the search"
+        f"Remove **{escape(row['name'])}**? Its passages leave the search"
         + (", and the file is deleted from the library folder." if inside else ". The file itself is outside the library folder and stays where it is."),
         icon=":material/delete:",
     )
@@ -167,10 +168,10 @@ def main() -> None:
         f"{resources.display_path(settings.library_dir)} · last updated {(stats['updated'] or 'never')[:16].replace('T', ' ')}"
     )
     if stats.get("kinds"):
-        st.caption(plain(kind_counts(stats["kinds"])))
+        st.caption(escape(kind_counts(stats["kinds"])))
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
-        getattr(st, notice[0])(plain(notice[1]))
+        getattr(st, notice[0])(escape(notice[1]))
     if resources.busy(settings):
         st.info("An indexing run is in progress; this list is updated when it finishes.", icon=":material/hourglass_top:")
     show_documents(documents)

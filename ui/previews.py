@@ -1,9 +1,10 @@
 """A result's page as the reader saw it: its picture with the passage marked, and a PDF copy whose
 page carries a highlight annotation, so "Open at page N" lands on the passage in any viewer.
 
-Both are served from Streamlit's static folder, `ui/static/previews/<sha256>/`: a page's picture
-once per page of a file's content (`page-N.webp`), whatever the question; the passage's place and
-its marked copy once per passage (`<passage key>/`). The original file is never written to. The
+Both are served from Streamlit's static folder, `ui/static/previews/<sha256>/`, under names made
+here, never a document's (see source_files.served_url): a page's picture once per page of a file's
+content (`page-N.webp`), whatever the question; the passage's place and its marked copy once per
+passage (`<passage key>/marked.pdf`). The original file is never written to. The
 folder is held to `settings.preview_cache_mb`, least recently made first; a document removed in the
 app takes its previews with it.
 """
@@ -15,11 +16,10 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 from index import Box, Result, annotated_copy, page_view, picture_pdf, render_page
 
-from .source_files import STATIC_DIR, STATIC_URL
+from .source_files import STATIC_DIR, served_url
 
 PREVIEW_DIR = STATIC_DIR / "previews"
 # The picture is drawn this wide once; the card shows it small and, on a click, full width.
@@ -40,10 +40,6 @@ class Preview:
     why_not: str = ""
 
 
-def _url(path: Path) -> str:
-    return f"{STATIC_URL}/{quote(str(path.relative_to(STATIC_DIR)))}"
-
-
 def passage_key(result: Result) -> str:
     """A passage's folder: its page, span and text (chunk ids are not kept across rebuilds)."""
     digest = hashlib.sha256(f"{result.page}|{result.start}|{result.end}|{result.text}".encode()).hexdigest()
@@ -52,7 +48,8 @@ def passage_key(result: Result) -> str:
 
 def preview(result: Result, source: Path, index_dir: Path, ocr_languages: str, cache_mb: int) -> Preview:
     """The page picture, the passage's place on it and its marked PDF, made once, then read.
-    `source` is the file holding the document's bytes (for a ZIP member, its cached copy)."""
+    `source` is the real path of the file holding the document's bytes (for a ZIP member, its
+    cached copy), checked by source_files.readable."""
     if not result.sha256:
         return Preview(why_not="this passage comes from an index made before page pictures")
     folder = PREVIEW_DIR / result.sha256 / passage_key(result)
@@ -73,17 +70,17 @@ def preview(result: Result, source: Path, index_dir: Path, ocr_languages: str, c
         _write(place_file, json.dumps(place))
     made = Preview(boxes=[tuple(b) for b in place["boxes"]], page=place["page"], why_not=place["why_not"])
     picture = PREVIEW_DIR / result.sha256 / f"page-{place['page']}.webp"
-    marked = folder / f"{Path(result.document).stem}.pdf"
+    marked = folder / "marked.pdf"
     try:
         if not picture.exists():
             pdf = pdf or _picture_pdf(result, source, index_dir)
             render_page(pdf, place["page"], PICTURE_WIDTH, picture)
-        made.image_url = _url(picture)
+        made.image_url = served_url(picture)
         if place["rects"] and not marked.exists():
             pdf = pdf or _picture_pdf(result, source, index_dir)
             annotated_copy(pdf, place["page"], [tuple(r) for r in place["rects"]], marked)
         if marked.exists():
-            made.open_url = f"{_url(marked)}#page={place['page']}"
+            made.open_url = served_url(marked, place['page'])
     except Exception as exc:  # noqa: BLE001 - a page pdfium cannot draw: the card keeps its text
         made.why_not = made.why_not or f"the page could not be drawn ({type(exc).__name__})"
     _trim(cache_mb)

@@ -16,6 +16,7 @@ from index import (
 )
 
 from . import source_files
+from .escaping import escape
 from .indexing import run_indexing
 
 log = logging.getLogger("pxs.ui")
@@ -140,7 +141,7 @@ class ProgressBar:
             self.fraction, text = 0.02, f"Looking through {event.files_total} files…"
         elif event.stage == "read":
             self.fraction = 0.05 + 0.9 * event.files_done / total
-            text = f"Read {event.files_done} of {event.files_total}: {event.current}"
+            text = f"Read {event.files_done} of {event.files_total}: {escape(event.current)}"
         elif event.stage == "embed":
             text = f"Understanding the passages ({event.chunks_done} so far)…"
         elif event.stage == "commit":
@@ -210,7 +211,7 @@ def first_start(settings: config.Settings) -> None:
         return
     except Exception as exc:  # noqa: BLE001 - any failure here must read as a message, not a traceback
         log.exception("first indexing run failed")
-        st.error(f"The library could not be prepared: {exc}")
+        st.error(f"The library could not be prepared: {escape(exc)}")
         st.stop()
         return
     st.session_state["just_built"] = report_summary(report)
@@ -228,7 +229,7 @@ def show_index_problem(problem: Exception, settings: config.Settings) -> None:
         "Your documents are safe: the index is only a copy made from them.",
         icon=":material/error:",
     )
-    st.caption(f"Details: {problem}")
+    st.caption(f"Details: {escape(problem)}")
     if busy(settings):
         st.info("An indexing run is in progress; try again when it has finished.")
         if st.button("Try again"):

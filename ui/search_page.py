@@ -11,7 +11,9 @@ import time
 import streamlit as st
 
 from index import Filters, IndexUnavailable
+from index.question import too_long
 from ui import cards, resources
+from ui.escaping import escape
 
 log = logging.getLogger("pxs.ui")
 
@@ -101,7 +103,7 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
     if results[0].answerable is not None and results[0].answerable < NOTHING_ANSWERS_BELOW:
         st.warning(NOTHING_ANSWERS, icon=":material/search_off:")
     st.caption(
-        f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{question}”. "
+        f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{escape(question)}”. "
         "The address bar holds this search: copy it to share it with a colleague."
     )
     if st.session_state.get(FOCUS_QUESTION) != question:  # steps within a document belong to one question
@@ -147,6 +149,10 @@ def main() -> None:
     )
     if not (question or "").strip():
         show_examples()
+        return
+    problem = too_long(question, settings.question_max_chars)
+    if problem:  # checked before anything is parsed: a long question costs CPU for every word
+        st.warning(escape(problem[0].upper() + problem[1:] + "."), icon=":material/short_text:")
         return
     try:
         started = time.perf_counter()

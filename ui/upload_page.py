@@ -14,7 +14,7 @@ import streamlit as st
 
 from index import IndexBusy, IndexUnavailable, remove_documents
 from ui import access, resources, source_files
-from ui.cards import plain
+from ui.escaping import escape
 from ui.uploads import UPLOAD_TYPES, UPLOADS_FOLDER, SavedUpload, delete_library_file, save_upload
 
 log = logging.getLogger("pxs.ui")
@@ -104,7 +104,7 @@ def show_outcomes(outcomes: list[UploadOutcome]) -> None:
     icons = {"added": ":material/check_circle:", "already": ":material/content_copy:",
              "rejected": ":material/block:", "waiting": ":material/hourglass_top:"}
     for outcome in outcomes:
-        show[outcome.status](f"**{plain(outcome.name)}** — {plain(outcome.message)}", icon=icons[outcome.status])
+        show[outcome.status](f"**{escape(outcome.name)}** — {escape(outcome.message)}", icon=icons[outcome.status])
     if any(o.status == "added" for o in outcomes):
         st.page_link("search_page.py", label="Ask about them", icon=":material/search:")
 
@@ -137,8 +137,8 @@ def main() -> None:
             try:
                 st.session_state[OUTCOMES_KEY] = add_documents(files, settings)
             except Exception as exc:  # noqa: BLE001 - a sentence for the user, the traceback for the log
-                log.exception("upload failed")
-                st.error(f"The files could not be added ({exc}). Please try again.")
+                log.exception("upload failed")  # the details (server paths) stay in the log
+                st.error(f"The files could not be added ({type(exc).__name__}). Please try again.")
     if st.session_state.get(OUTCOMES_KEY):
         show_outcomes(st.session_state[OUTCOMES_KEY])
 

@@ -25,8 +25,10 @@ UPLOAD_TYPES = (
     "html", "htm", "xml", "rtf", "jpg", "jpeg", "png", "tif", "tiff", "zip", "eml", "msg",
 )
 UPLOADS_FOLDER = "uploads"
-# Long enough for any real title, short enough for every file system (255 bytes) even in UTF-8.
-MAX_NAME_CHARS = 120
+# Long enough for any real title, short enough for every file system's 255 bytes, counted in
+# UTF-8 bytes (115 CJK characters are 345): room is left for " (999)" and the readers' copies.
+MAX_NAME_BYTES = 200
+MAX_EXTENSION_CHARS = 10
 
 # Letters and digits of any script (\w), spaces, and - . , ( ) only. Everything else, including
 # quotes, slashes, colons, control characters and shell or URL specials, becomes "_".
@@ -55,11 +57,12 @@ def safe_filename(name: str) -> str:
         stem, extension = base, ""
     # Leading dots, spaces, dashes and underscores: hidden files, option-like names, "~$" leftovers.
     stem = stem.lstrip(" .-_").rstrip(" .")
-    extension = extension.lower().strip()
+    extension = extension.lower().strip()[:MAX_EXTENSION_CHARS]
     if not stem:
         stem = "document"
-    limit = MAX_NAME_CHARS - len(extension) - 1
-    stem = stem[:limit].rstrip(" .")
+    limit = MAX_NAME_BYTES - len(extension.encode()) - 1
+    # Cut at a character's boundary: the bytes that fit, without a half character at the end.
+    stem = stem.encode()[:limit].decode("utf-8", "ignore").rstrip(" .") or "document"
     return f"{stem}.{extension}" if extension else stem
 
 
