@@ -77,16 +77,16 @@ def confidences(
     calibration: Calibration | None,
     question_words: list[str],
     frequencies: dict[str, int],
-    passages: int,
+    idf: dict[str, float],
     cosines: list[float],
     passage_tokens: list[set[str]],
     scores: list[float],
 ) -> tuple[float | None, list[float | None]]:
     """(probability that the library answers, each page's probability that it answers) for the
-    pages of one question best first: their passages' cosines, BM25 token sets and scores."""
+    pages of one question best first: their passages' cosines, BM25 token sets and scores.
+    `frequencies` and `idf` of at least the question's words (`highlights.term_weights`)."""
     if calibration is None or not scores:
         return None, [None] * len(scores)
-    idf = {w: math.log(1 + passages / (1 + frequencies.get(w, 0))) for w in question_words}
     known = sum(1 for w in question_words if frequencies.get(w, 0) > 0) / max(1, len(question_words))
     shares = [weight_share(question_words, idf, tokens) for tokens in passage_tokens]
     answerable = float(calibration.answerable([cosines[0], known, shares[0]])[0])

@@ -236,7 +236,7 @@ def translations(
 ) -> list[Translation]:
     """The question asked in each language of the library other than its own (`language`, as
     detected; None: unknown), when the glossary knows one of its terms; nothing otherwise.
-    `drop`: words that are no BM25 token (the question's function words, `lexical.function_words`)."""
+    `drop`: words that are no BM25 token (the question's function words, `lexical.question_function_words`)."""
     from .lexical import tokenize
 
     expansion = (glossary or default_glossary()).expand(query, languages, language)

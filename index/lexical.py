@@ -55,11 +55,6 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(table.get(language or "en", ()))
 
 
-# A question's function words: the Snowball list of its own language (bm25s ships them; passages
-# keep the lists above, with Lucene's short English one, so an index keeps its tokens). The stemmer
-# of another language keeps them ("do", "when", "what" under the Spanish one), and they then
-# matched and were marked on every card. Only the question's own language: the union of all
-# lists drops content words of another ("ai" is Italian and French, "lei" Italian, "eu" Portuguese).
 # Snowball's lists are made for documents and lack the words a question is asked with; these are
 # its question words and modal verbs (no package lists them by language).
 QUESTION_WORDS = {
@@ -82,6 +77,11 @@ MEANING_WORDS = frozenset(
 )
 
 
+# A question's function words: the Snowball list of its own language (bm25s ships them; passages
+# keep the lists above, with Lucene's short English one, so an index keeps its tokens). The stemmer
+# of another language keeps them ("do", "when", "what" under the Spanish one), and they then
+# matched and were marked on every card. Only the question's own language: the union of all
+# lists drops content words of another ("ai" is Italian and French, "lei" Italian, "eu" Portuguese).
 @lru_cache(maxsize=32)
 def function_words(language: str | None) -> frozenset[str]:
     """Lower-case words that carry no subject in a question in `language` (None: English)."""

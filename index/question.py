@@ -60,20 +60,21 @@ def parse_question(
     languages = languages or ("en",)
     language = detect_language(text)
     drop = question_function_words(text, language)
+    own = tokenize(text, language, drop)  # in its own language, in order
     return Question(
         text=text,
         language=language,
         tokens=query_tokens(text, languages, drop),
-        words=list(dict.fromkeys(tokenize(text, language, drop))),
+        words=list(dict.fromkeys(own)),
         translations=translations(text, languages, language, drop=drop) if ranking.glossary else [],
-        pairs=phrase_pairs(text, language, drop) if ranking.phrase_bonus else [],
+        pairs=phrase_pairs(own) if ranking.phrase_bonus else [],
         translations_for_model=ranking.glossary_dense,
     )
 
 
-def phrase_pairs(query: str, language: str | None, drop: frozenset[str] = frozenset()) -> list[str]:
-    """The question's adjacent BM25 token pairs ("incid respons"), as `rescore` looks them up."""
-    tokens = tokenize(query, language, drop)
+def phrase_pairs(tokens: list[str]) -> list[str]:
+    """The question's adjacent BM25 token pairs ("incid respons"), as `rescore` looks them up,
+    from its tokens in its own language in order."""
     return list(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:]) if a != b))
 
 

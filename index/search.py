@@ -202,24 +202,29 @@ class Searcher:
                 # rest are the other hits of the shown documents (`Result.in_document`).
                 shown = [(int(ids[position]), score) for _, score, position in pages[: max(IN_DOCUMENT_POOL, k * 2 + 5)]]
                 rows = self._rows([chunk_id for chunk_id, _ in shown])
-                results = make_results(shown, rows, k, question.terms, term_weights(snapshot.lexical, question.terms))
+                # One look-up of how many passages hold each word, for the marks and the confidence.
+                frequencies = snapshot.lexical.document_frequencies(question.terms | set(question.words))
+                weights = term_weights(frequencies, len(snapshot.lexical))
+                results = make_results(shown, rows, k, question.terms, weights)
                 if mode == "hybrid" and results:
                     cosines = {int(ids[position]): float(dense[position]) for _, _, position in pages}
-                    self._judge(question, snapshot, results, cosines)
+                    self._judge(question, snapshot.model, results, cosines, frequencies, weights)
                 return results
             finally:
                 self._end()
 
-    def _judge(self, question: Question, snapshot: Snapshot, results: list[Result], cosines: dict[int, float]) -> None:
+    def _judge(
+        self, question: Question, model: str | None, results: list[Result], cosines: dict[int, float],
+        frequencies: dict[str, int], idf: dict[str, float],
+    ) -> None:
         """Each result's `confidence` and the question's `answerable` (index/confidence.py)."""
-        calibration = CALIBRATIONS.get((snapshot.model or self.settings.model).lower())
+        calibration = CALIBRATIONS.get((model or self.settings.model).lower())
         if calibration is None:
             return
         tokens = self._tokens(np.array([r.chunk_id for r in results], dtype=np.int64))
         answerable, pages = confidences(
-            calibration, question.words, snapshot.lexical.document_frequencies(set(question.words)),
-            len(snapshot.lexical), [cosines[r.chunk_id] for r in results], [set(t.split()) for t in tokens],
-            [r.score for r in results],
+            calibration, question.words, frequencies, idf, [cosines[r.chunk_id] for r in results],
+            [set(t.split()) for t in tokens], [r.score for r in results],
         )
         for result, confidence in zip(results, pages):
             result.confidence, result.answerable = confidence, answerable
