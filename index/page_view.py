@@ -12,6 +12,7 @@ Nothing here raises for a bad page: a `PageView` says why it has no picture or n
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -27,6 +28,14 @@ MIN_FOUND = 0.5
 MIN_RUN = 3
 # Tesseract reads a page rendered at this many pixels per inch.
 OCR_DPI = 200
+
+# PDFium is not thread-safe, not even on different documents (pypdfium2's "Incompatibility with
+# Threading"), and the app's sessions draw their cards' pages in their own threads: two at once
+# crashed the whole app with a general protection fault in libpdfium (bench/load.py, 30 sessions
+# and an upload; every session's connection dropped). So every pdfium call of a process goes
+# through this lock, and every pdfium object is closed under it (a finaliser run by the garbage
+# collector on another thread would call pdfium unlocked). Reentrant: page_view calls helpers.
+PDFIUM_LOCK = threading.RLock()
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom
 NOT_LOCATED = "the passage could not be located on the page"
@@ -69,6 +78,11 @@ def page_view(index_dir: Path, kind: str, path: Path, sha256: str, page: int | N
         text = text.split(NOTES_LABEL)[0]
         if not words(text):
             return PageView(pdf=pdf, page=page, why_not=IN_NOTES)
+    with PDFIUM_LOCK:  # the whole look-up: pdfium calls but for the alignment (ms) and OCR (rare)
+        return _page_view(pdf, kind, page, text, ocr, ocr_languages)
+
+
+def _page_view(pdf: Path, kind: str, page: int | None, text: str, ocr: bool, ocr_languages: str) -> PageView:
     import pypdfium2 as pdfium
 
     try:
@@ -131,7 +145,9 @@ def _locate_by_ocr(document, pdf: Path, page: int, text: str, languages: str) ->
 
         pdf_page = document[page - 1]
         scale = OCR_DPI / 72
-        image = pdf_page.render(scale=scale).to_pil()
+        bitmap = pdf_page.render(scale=scale)
+        image = bitmap.to_pil().copy()  # its own pixels: the bitmap is closed here, under the lock
+        bitmap.close()
         data = pytesseract.image_to_data(image, lang=languages, output_type=pytesseract.Output.DICT, timeout=60)
     except Exception as exc:  # noqa: BLE001 - no Tesseract, a timeout, a damaged page
         return PageView(pdf=pdf, page=page, why_not=f"the scanned page's words could not be located ({exc})"), 0.0
@@ -223,16 +239,19 @@ def render_page(pdf: Path, page: int, width_px: int, out: Path) -> None:
     """Draw page `page` of `pdf`, `width_px` wide, into the image file `out` (format by suffix)."""
     import pypdfium2 as pdfium
 
-    document = pdfium.PdfDocument(str(pdf))
-    try:
-        pdf_page = document[page - 1]
-        width, _ = pdf_page.get_size()
-        image = pdf_page.render(scale=width_px / max(width, 1.0)).to_pil()
-        staged = out.with_name(f".{out.name}.part")
-        image.save(staged, format=out.suffix.lstrip(".").upper().replace("JPG", "JPEG"), quality=80)
-        staged.replace(out)
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = pdfium.PdfDocument(str(pdf))
+        try:
+            pdf_page = document[page - 1]
+            width, _ = pdf_page.get_size()
+            bitmap = pdf_page.render(scale=width_px / max(width, 1.0))
+            image = bitmap.to_pil().copy()
+            bitmap.close()
+        finally:
+            document.close()
+    staged = out.with_name(f".{out.name}.part")  # encoding the picture needs no pdfium
+    image.save(staged, format=out.suffix.lstrip(".").upper().replace("JPG", "JPEG"), quality=80)
+    staged.replace(out)
 
 
 def annotated_copy(pdf: Path, page: int, rects: list[Box], out: Path) -> None:

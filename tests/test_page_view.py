@@ -127,3 +127,40 @@ def test_a_deck_libreoffice_cannot_lay_out_keeps_its_reason_and_is_not_retried(t
     assert lay_out(tmp_path / "index", [(sha, "pptx", broken)], timeout_s=60) == {}, "not tried again"
     view = page_view(tmp_path / "index", "pptx", broken, sha, 1, "anything")
     assert view.pdf is None and view.why_not == failures[sha]
+
+
+# Sessions draw their cards' pages in threads of one app process. PDFium is not thread-safe: before
+# index.page_view.PDFIUM_LOCK this workload ended in a segmentation fault in 3 runs of 3 (and took
+# the app down under bench/load.py's 30 sessions). It runs in a child so a crash fails the test
+# instead of killing pytest.
+CONCURRENT_PAGES = """
+import sys, threading
+from pathlib import Path
+from index import page_view, render_page
+pdfs, out = [Path(p) for p in sys.argv[2:]], Path(sys.argv[1])
+failures = []
+def draw(number):
+    try:
+        for i in range(30):
+            pdf = pdfs[(number + i) % len(pdfs)]
+            page_view(out, "pdf", pdf, "", 1, "the procurement of the tender")
+            render_page(pdf, 1, 300, out / f"{number}-{i}.webp")
+    except Exception as exc:
+        failures.append(repr(exc))
+threads = [threading.Thread(target=draw, args=(n,)) for n in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("drawn", len(list(out.glob("*.webp"))), "failures", failures)
+"""
+
+
+def test_pages_drawn_by_many_sessions_at_once_do_not_crash_the_process(tmp_path):
+    import subprocess
+    import sys
+
+    pdfs = sorted(str(p) for p in (Path(config.PROJECT_ROOT) / "corpus").rglob("*.pdf"))[:4]
+    assert len(pdfs) == 4
+    child = subprocess.run([sys.executable, "-c", CONCURRENT_PAGES, str(tmp_path), *pdfs],
+                           cwd=config.PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0, f"exit {child.returncode} (-11: a segmentation fault): {child.stderr[-2000:]}"
+    assert child.stdout.split() == ["drawn", "240", "failures", "[]"], child.stdout
