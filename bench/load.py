@@ -313,6 +313,11 @@ class Row:
     load_after: tuple = ()
     client_cpu_s: float = 0.0
     app_cpu_s: float = 0.0
+    app_exit: int | None = None  # the app's exit code, had it died during the row
+
+    @property
+    def errors(self) -> int:
+        return sum(not a.ok for a in self.answers)
 
     def summary(self) -> dict:
         def spread(answers):
@@ -324,7 +329,7 @@ class Row:
                     "p95_ms": round(p95 * 1000), "max_ms": round(times[-1] * 1000)}
 
         out = {"sessions": self.sessions, "upload": self.upload, **spread(self.answers),
-               "errors": sum(not a.ok for a in self.answers),
+               "errors": self.errors, "app_exit": self.app_exit,
                "peak_app_mb": round(self.peak_app_mb), "peak_total_mb": round(self.peak_total_mb),
                "load_before": self.load_before, "load_after": self.load_after,
                "client_cpu_s": round(self.client_cpu_s, 1), "app_cpu_s": round(self.app_cpu_s, 1),
@@ -471,6 +476,11 @@ def measure(library: Path, index: Path, work: Path, sessions: int, with_upload: 
         row.client_cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         row.load_after = tuple(round(x, 2) for x in os.getloadavg())
         row.peak_app_mb, row.peak_total_mb = memory.peak_app / 2**20, memory.peak_total / 2**20
+        row.app_exit = server.poll()  # None: still serving; a number: the app died under the load
+    if row.errors:  # what the app said is the first clue to why sessions failed
+        print(f"  {row.errors} errors; the app's last lines ({log}):", file=sys.stderr)
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]:
+            print(f"    {line}", file=sys.stderr)
     return row
 
 

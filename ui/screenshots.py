@@ -70,9 +70,11 @@ def app_server(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT,
             _wait_until_healthy(url, server, timeout_s=300)  # a limit: on a busy machine the start is slow
             yield url, server
         finally:
-            os.killpg(server.pid, signal.SIGTERM)  # its own session: the readers' workers go too
             try:
+                os.killpg(server.pid, signal.SIGTERM)  # its own session: the readers' workers go too
                 server.wait(timeout=20)
+            except ProcessLookupError:  # the app and all its children already gone
+                server.wait()
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
