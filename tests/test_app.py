@@ -209,6 +209,18 @@ def test_the_card_shows_the_best_sentences_first_with_the_questions_words_marked
     assert snippet_html(result).startswith("Vienna 2024 … The city held")
 
 
+def test_a_label_line_among_the_best_sentences_brings_the_line_that_answers_it():
+    from index import Result
+    from ui.cards import snippet_html
+
+    text = ("Minutes of the 8th meeting of the working group on the ontology.\nMeeting Date/Time:\n"
+            "2019-02-12 / 09.30 - 17.00 and 2019-02-13 / 09.30 - 15.00\nMeeting type: 8th Working Group Meeting")
+    label = text.index("Meeting Date"), text.index("\n2019")
+    result = Result(rank=1, score=1.0, document="m.pdf", page=1, heading="", text=text, highlights=[label], terms=[])
+    assert snippet_html(result) == ("… Meeting Date&#47;Time&#58;&#10;2019&#45;02&#45;12 &#47; 09&#46;30 &#45; 17&#46;00 and "
+                                    "2019&#45;02&#45;13 &#47; 09&#46;30 &#45; 15&#46;00 …")
+
+
 def test_the_same_passage_in_two_documents_is_one_card_naming_both(app_settings):
     app = open_app(q="How did Vienna run the market consultation?")
     consultation = [c for c in result_cards(app) if "forty suppliers" in c]
