@@ -121,3 +121,27 @@ def test_searches_in_parallel_with_an_indexing_run_see_the_index_before_or_after
     after = answer(searcher, AWARD)  # the same Searcher, no restart
     mixtures = [found for found in seen if found not in (before, after)]
     assert (errors, after[0][0], mixtures) == ([], "award.pdf", [])
+
+
+def test_the_apps_indexing_run_yields_the_cores_to_its_questions(fresh_settings, tmp_path):
+    """The app's indexing child runs at INDEXING_NICENESS in the app's own session: niceness only
+    weighs processes of one session against each other (Linux's autogroup), and in a session of
+    its own the run took as much CPU as all the app's questions together."""
+    import os
+
+    import psutil
+
+    from ui.indexing import INDEXING_NICENESS, run_indexing
+
+    library = tmp_path / "library"
+    make_pdf(library / "report.pdf", ["Market consultation with forty suppliers.", "Award criteria: quality."])
+    seen = []
+
+    def watch(progress):
+        for child in psutil.Process().children():
+            if "ingest" in child.cmdline():
+                seen.append((os.getsid(child.pid), child.nice()))
+
+    report = run_indexing([library], fresh_settings, progress=watch, lock_wait=60)
+    assert report.added and seen, (report, seen)
+    assert set(seen) == {(os.getsid(0), INDEXING_NICENESS)}
