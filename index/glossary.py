@@ -15,6 +15,7 @@ German "Los" (lot).
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -79,6 +80,9 @@ class Match:
     start: int  # character span in the question
     end: int
     words: int
+    # How far the question's words are from the variant's as written (see `_spelling_gap`): when
+    # two concepts share a stem ("tender" and "tenderer" both stem to "tender"), the closer wins.
+    gap: int = 0
 
 
 @dataclass
@@ -107,16 +111,18 @@ class Glossary:
     def __init__(self, concepts: list[Concept]):
         self.concepts = concepts
         self.languages = sorted({lang for c in concepts for lang in c.terms})
-        # language -> first stem -> [(stems, concept, acronym)], longest phrases first
-        self._phrases: dict[str, dict[str, list[tuple[tuple[str, ...], Concept, bool]]]] = {}
+        # language -> first stem -> [(stems, concept, acronym, folded words)], longest phrases first
+        self._phrases: dict[str, dict[str, list[tuple[tuple[str, ...], Concept, bool, tuple[str, ...]]]]] = {}
         for concept in concepts:
             for language, variants in concept.terms.items():
                 table = self._phrases.setdefault(language, {})
                 for variant in variants:
-                    stems = tuple(w[0] for w in words(variant, language))
+                    found = words(variant, language)
+                    stems = tuple(w[0] for w in found)
                     if stems:
                         acronym = len(stems) == 1 and variant.isupper() and len(variant) > 1
-                        table.setdefault(stems[0], []).append((stems, concept, acronym))
+                        written = tuple(_fold(variant[a:b]) for _, a, b, _ in found)
+                        table.setdefault(stems[0], []).append((stems, concept, acronym, written))
         for table in self._phrases.values():
             for entries in table.values():
                 entries.sort(key=lambda e: -len(e[0]))
@@ -146,13 +152,14 @@ class Glossary:
         tokens = words(text, language)
         found = []
         for i, (stem, _, _, _) in enumerate(tokens):
-            for stems, concept, acronym in table.get(stem, ()):
+            for stems, concept, acronym, written in table.get(stem, ()):
                 n = len(stems)
                 if tuple(t[0] for t in tokens[i : i + n]) != stems:
                     continue
                 if acronym and not tokens[i][3]:
                     continue  # "SME", "DGUE", "AI": only in capitals, never the word "ai"
-                found.append(Match(concept, language, tokens[i][1], tokens[i + n - 1][2], n))
+                asked = tuple(_fold(text[a:b]) for _, a, b, _ in tokens[i : i + n])
+                found.append(Match(concept, language, tokens[i][1], tokens[i + n - 1][2], n, _spelling_gap(asked, written)))
         return found
 
     def match(self, text: str, language: str | None = None) -> tuple[str | None, list[Match]]:
@@ -175,8 +182,9 @@ class Glossary:
             m for lang, ms in by_language.items() for m in ms
             if lang == source or m.words >= 2 or text[m.start : m.end].isupper()
         ]
-        # Longest first; on the same span the question's own language first.
-        candidates.sort(key=lambda m: (-(m.end - m.start), m.language != source, m.start))
+        # Longest first; on the same span the question's own language first, then the concept
+        # whose term is written closest to the question's words.
+        candidates.sort(key=lambda m: (-(m.end - m.start), m.language != source, m.gap, m.start))
         chosen: list[Match] = []
         taken: list[tuple[int, int]] = []
         for m in candidates:
@@ -213,6 +221,16 @@ class Glossary:
                 expansion.texts[target] = "".join(pieces)
                 expansion.terms[target] = list(dict.fromkeys(terms))
         return expansion
+
+
+def _spelling_gap(asked: tuple[str, ...], written: tuple[str, ...]) -> int:
+    """Letters by which words with the same stems differ as written: "tender" is 0 from the term
+    "tender" and 2 from "tenderer" (each word: the longer one's length beyond their common prefix)."""
+    gap = 0
+    for a, b in zip(asked, written):
+        common = len(os.path.commonprefix([a, b]))
+        gap += max(len(a), len(b)) - common
+    return gap
 
 
 @lru_cache(maxsize=1)

@@ -56,6 +56,22 @@ def test_inflected_question_terms_match_and_spanish_articles_are_not_german_lots
     assert "lot" not in keys  # "los" is an article here, not the German "Los"
 
 
+def test_a_word_two_terms_share_a_stem_with_is_the_term_written_like_it():
+    """English Snowball stems "tender", "tenderer" and "tendering" alike: "the stent tender" is the
+    offer, asked in Italian as "offerta", not as "offerente" (the bidder)."""
+    from index.glossary import default_glossary
+
+    glossary = default_glossary()
+    for question, concept in [("In the Turin stent tender, who scores it?", "tender_offer"),
+                              ("Which tenderers were excluded?", "tenderer"),
+                              ("¿Quién es el contratista?", "contractor"),
+                              ("¿Quién firma el contrato?", "contract")]:
+        language = "es" if question.startswith("¿") else "en"
+        assert [m.concept.key for m in glossary.match(question, language)[1]] == [concept], question
+    italian = glossary.expand("In the Turin stent tender, who scores it?", ["en", "it"], "en").texts["it"]
+    assert "offerta" in italian and "offerente" not in italian
+
+
 def test_every_glossary_concept_has_the_seven_core_languages():
     from index.glossary import default_glossary
 
