@@ -66,17 +66,21 @@ def term_spans(text: str, query_token_set: set[str], language: str | None) -> li
     return spans
 
 
-# The card's snippet: at most this many words when no sentence shares a word with the question.
+# The card's snippet: at most this many words when no sentence shares a word with the question,
+# and at least this many when the sentences that do are short (a heading, a table's label).
 SNIPPET_WORDS = 45
+SNIPPET_MIN_WORDS = 6
 _NUMBER_LINE = re.compile(r"^[\W\d_]*$")
+_WORDS = re.compile(r"\w+")
 
 
 def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers;
+    """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers,
+    with the sentences after them (or before) while they hold fewer than SNIPPET_MIN_WORDS words;
     when none is left (the model found the passage by meaning), its first SNIPPET_WORDS words."""
     spans = [span for span in highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
     if spans:
-        return spans
+        return _grown(text, sorted(spans))
     words = 0
     for line in re.finditer(r"[^\n]+", text):
         if _NUMBER_LINE.match(line.group()):
@@ -89,4 +93,29 @@ def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[in
         words += len(line_words)
         if words >= SNIPPET_WORDS:
             break
+    return spans
+
+
+def _grown(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with the sentences that follow them, else those before the first, added one at a
+    time while they hold fewer than SNIPPET_MIN_WORDS words: "Other activity:" says nothing alone."""
+    sentences = [(m.start() + len(m.group()) - len(m.group().lstrip()), m.end())
+                 for m in _SENTENCE.finditer(text) if m.group().strip()]
+    while sum(len(_WORDS.findall(text[a:b])) for a, b in spans) < SNIPPET_MIN_WORDS:
+        after = next(((i, s) for i, (a, b) in enumerate(spans) for s in sentences if s[0] >= b), None)
+        if after is not None:
+            i, (_, end) = after
+            spans[i] = (spans[i][0], end)
+        else:
+            before = [s for s in sentences if s[1] <= spans[0][0]]
+            if not before:
+                break
+            spans[0] = (before[-1][0], spans[0][1])
+        merged = [spans[0]]
+        for a, b in spans[1:]:  # a span grown into the next one becomes one
+            if a <= merged[-1][1] or not text[merged[-1][1]:a].strip():
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        spans = merged
     return spans

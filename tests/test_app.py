@@ -209,6 +209,16 @@ def test_the_card_shows_the_best_sentences_first_with_the_questions_words_marked
     assert snippet_html(result).startswith("Vienna 2024 … The city held")
 
 
+def test_a_card_whose_best_sentence_is_a_label_shows_the_words_after_it():
+    from index import Result
+    from ui.cards import snippet_html
+
+    text = "I.5) Main activity\nHealth\nOther activity:\nSupplement to the Official Journal of the European Union"
+    label = text.index("Other"), text.index("\nSupplement")
+    result = Result(rank=1, score=1.0, document="f.pdf", page=1, heading="", text=text, highlights=[label], terms=[])
+    assert "Other activity:\nSupplement to the Official Journal" in html.unescape(snippet_html(result))
+
+
 def test_the_same_passage_in_two_documents_is_one_card_naming_both(app_settings):
     app = open_app(q="How did Vienna run the market consultation?")
     consultation = [c for c in result_cards(app) if "forty suppliers" in c]
