@@ -160,6 +160,85 @@ def yellow_share(image, box: tuple[float, float, float, float]) -> float:
     return sum(1 for r, g, b in pixels if r > 200 and g > 170 and r - b > 70) / max(1, len(pixels))
 
 
+def rendered_page(pdf: bytes, page: int, scale: float = 3.0):
+    """Page `page` of `pdf` drawn by pdfium (Chromium's PDF engine) with its annotations."""
+    import pypdfium2 as pdfium
+
+    return pdfium.PdfDocument(pdf)[page - 1].render(scale=scale, draw_annots=True).to_pil()
+
+
+def text_lines(pdf: bytes, page: int, lines: int) -> list[tuple[tuple, tuple]]:
+    """For each of the first `lines` lines of text on page `page`: the box of the line and of its
+    last word, as fractions of the page (left, top, right, bottom), from the text layer."""
+    import pypdfium2 as pdfium
+
+    pdf_page = pdfium.PdfDocument(pdf)[page - 1]
+    width, height = pdf_page.get_size()
+    textpage = pdf_page.get_textpage()
+    text = textpage.get_text_range()
+
+    def box(start: int, end: int) -> tuple:
+        chars = [textpage.get_charbox(i) for i in range(start, end)]
+        return (min(c[0] for c in chars) / width, 1 - max(c[3] for c in chars) / height,
+                max(c[2] for c in chars) / width, 1 - min(c[1] for c in chars) / height)
+
+    found = []
+    for line in list(re.finditer(r"[^\r\n]+", text))[:lines]:
+        word = list(re.finditer(r"\w+", line.group()))[-1]
+        found.append((box(*line.span()), box(line.start() + word.start(), line.start() + word.end())))
+    return found
+
+
+def viewer_marks_line_ends(viewer, pdf: bytes, page: int, lines: int, shot_path) -> list[float]:
+    """In Chromium's own PDF viewer (`viewer`, a tab showing `pdf` at `page`), the share of the
+    highlight's yellow around the last letters each of the page's first `lines` lines shows.
+
+    The viewer draws the text in fonts of its own choosing, so where a line ends is read from the
+    screenshot (the rightmost dark pixel in the line's band), not from the text layer. The page is
+    the white sheet whose lower part is blank (the test's pages are text at the top only): its
+    width on a blank row, its top up the left margin."""
+    import io
+    import time
+
+    from PIL import Image
+
+    bands = [line for line, _ in text_lines(pdf, page, lines)]
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        shot = Image.open(io.BytesIO(viewer.screenshot())).convert("RGB")
+        width, height = shot.size
+        pixel = shot.load()
+        white = lambda x, y: min(pixel[x, y]) >= 250  # noqa: E731
+        row, runs, start = height - 20, [], None
+        for x in range(width + 1):
+            if x < width and white(x, row):
+                start = x if start is None else start
+            elif start is not None:
+                runs.append((start, x))
+                start = None
+        left, right = max(runs, key=lambda r: r[1] - r[0], default=(0, 0))
+        top = row
+        while top > 0 and white(left + 3, top - 1):
+            top -= 1
+        sheet = right - left
+        shares = []
+        if sheet > width / 4:
+            scale = sheet / 595  # pixels per point: A4 pages, as conftest.make_pdf draws them
+            for _, band_top, _, band_bottom in bands:
+                y0, y1 = int(top + band_top * 842 * scale), int(top + band_bottom * 842 * scale) + 1
+                dark = [x for x in range(left, right) if any(max(pixel[x, y]) < 110 for y in range(y0, y1))]
+                if not dark:
+                    break
+                end = dark[-1]
+                around = (end - (y1 - y0), y0, end + 2, y1)  # a letter's width back from the line's end
+                shares.append(yellow_share(shot, (around[0] / width, around[1] / height, around[2] / width, around[3] / height)))
+        if (len(shares) == len(bands) and any(shares)) or time.monotonic() > deadline:
+            shot.save(shot_path)
+            if len(shares) < len(bands):
+                raise AssertionError(f"the page's lines were not found in Chromium's viewer (see {shot_path})")
+            return shares
+
+
 def test_the_page_picture_marks_the_passage_and_the_opened_pdf_carries_a_highlight(app_url, browser_page, tmp_path):
     import io
 
@@ -193,6 +272,19 @@ def test_the_page_picture_marks_the_passage_and_the_opened_pdf_carries_a_highlig
     assert [a["/Subtype"] for a in annotations] == ["/Highlight"]
     left, bottom, right, top = (float(v) for v in annotations[0]["/Rect"])
     assert left <= 51 and right > 300 and bottom < 786 and 800 <= top <= 812  # the passage's lines
+    # The served PDF drawn by pdfium with its annotations, as Chromium's viewer draws it: under the
+    # last word of each marked line, the paper between the letters is yellow.
+    last_words = [word for _, word in text_lines(served.body(), page=2, lines=2)]
+    drawn = rendered_page(served.body(), page=2)
+    drawn.save(tmp_path / "5-served-pdf-page-2.png")
+    assert all(yellow_share(drawn, box) > 0.3 for box in last_words), [yellow_share(drawn, b) for b in last_words]
+    # And in Chromium's own viewer, which draws the text in a font of its choosing: the highlight
+    # reaches the last letters of each marked line as it shows them.
+    with page.context.expect_page() as opened:
+        link.click()
+    shares = viewer_marks_line_ends(opened.value, served.body(), page=2, lines=2, shot_path=tmp_path / "5-viewer.png")
+    assert all(share > 0.3 for share in shares), shares
+    opened.value.close()
 
     slides = ask(page, "electric buses joint procurement")
     deck = slides.filter(has=page.locator(".pxs-pic")).and_(page.locator('[data-document="lessons-learned.pptx"]')).first
