@@ -57,6 +57,24 @@ def lay_out(index_dir: Path, files: list[tuple[str, str, Path]], timeout_s: floa
     return failures
 
 
+def page_count(index_dir: Path, sha256: str) -> int | None:
+    """How many pages the rendition of the content `sha256` has, None without one (not made yet,
+    or LibreOffice could not lay it out)."""
+    made, _ = rendition(index_dir, sha256)
+    if made is None:
+        return None
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(made))
+    except Exception:  # noqa: BLE001 - a damaged rendition: no length, the table shows sections
+        return None
+    try:
+        return len(document)
+    finally:
+        document.close()
+
+
 def prune(index_dir: Path, indexed_shas: set[str]) -> None:
     """Remove the renditions of contents no indexed file has."""
     folder = Path(index_dir) / FOLDER
