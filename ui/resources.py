@@ -188,7 +188,11 @@ class ProgressBar:
     """Turns index.Progress events into an st.progress bar with words a reader understands: in
     every stage how far it is of how much, and about how long is left."""
 
-    def __init__(self, first_words: str = "Looking for new and changed files…", model: str = ""):
+    def __init__(self, first_words: str = "Looking for new and changed files…", model: str = "",
+                 chosen: int | None = None):
+        self.chosen = chosen  # files a person chose to add: what the first line counts
+        if chosen is not None:
+            first_words = f"Adding the {chosen} file{'s' if chosen != 1 else ''} you chose…"
         self.bar = st.progress(0.0, text=first_words)
         self.shown: tuple[int, str] | None = None
         self.fraction = 0.0
@@ -198,6 +202,8 @@ class ProgressBar:
         left = self.time_left(event)
         if event.stage == "wait":
             self.fraction, text = 0.0, "Waiting for another indexing run to finish…"
+        elif event.stage == "scan" and self.chosen is not None:  # some may be known already, not read
+            text = f"Checking the {self.chosen} file{'s' if self.chosen != 1 else ''} you chose"
         elif event.stage == "scan":
             text = f"Looking through {event.files_total} file{'s' if event.files_total != 1 else ''}"
         elif event.stage == "read":
@@ -225,11 +231,13 @@ class ProgressBar:
             self.shown = shown
 
 
-def index_paths(paths: list[Path], settings: config.Settings, lock_wait: float | None = None) -> RunReport:
+def index_paths(paths: list[Path], settings: config.Settings, lock_wait: float | None = None,
+                chosen: int | None = None) -> RunReport:
     """Index `paths` in a child process (ui/indexing.py) with a progress bar; raises IndexBusy
-    after `lock_wait` seconds of waiting for another run."""
+    after `lock_wait` seconds of waiting for another run. `chosen`: how many files a person chose
+    to add (some of which may not need reading), for the bar's first words."""
     lock_wait = LOCK_WAIT_S if lock_wait is None else lock_wait
-    bar = ProgressBar(model=settings.model)
+    bar = ProgressBar(model=settings.model, chosen=chosen)
     if busy(settings):
         bar.bar.progress(0.0, text="Waiting for another indexing run to finish…")
     try:
