@@ -6,13 +6,14 @@ upload a real PDF and find a passage from it. Screenshots of each step go to the
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 import settings as config
-from conftest import make_pdf, make_pptx, shared_path
+from conftest import ROOT, make_pdf, make_pptx, shared_path
 from ui.screenshots import CHROMIUM, CHROMIUM_ARGS, launch_chromium, running_app
 
 # The first question loads the model in the app's process; on a busy 2-core machine that can
@@ -110,9 +111,13 @@ def test_ask_open_at_page_and_upload_in_a_real_browser(app_url, browser_page, tm
     page.get_by_role("link", name="Add documents").click()
     page.locator("input[type=file]").set_input_files(str(real_pdf))
     page.get_by_role("button", name="Add to the library").click()
+    # While it is added, the bar counts the file chosen and the chosen file is still listed.
+    expect(page.get_by_text(re.compile(r"^(Adding|Checking) the 1 file you chose"))).to_be_visible()
+    expect(page.get_by_test_id("stFileChipName")).to_have_attribute("title", "12-contract-clauses.pdf")
     # The run indexes in a child process of its own (torch and the model load first): allow it
     # as long as a busy machine may need, the wait still ends as soon as the outcome is drawn.
-    expect(page.get_by_text("Added as uploads/12-contract-clauses.pdf")).to_be_visible(timeout=600_000)
+    expect(page.get_by_text("Added as 12-contract-clauses.pdf")).to_be_visible(timeout=600_000)
+    expect(page.get_by_test_id("stFileChipName")).to_have_count(0)  # a new, empty uploader
     page.screenshot(path=str(tmp_path / "3-upload-outcome.png"), full_page=True)
 
     page.get_by_role("link", name="Ask about them").click()
@@ -331,3 +336,83 @@ def test_browse_by_stage_opens_the_page_and_a_filtered_ask_link_works_in_a_new_b
         assert again.evaluate_all("cards => cards.map(c => [c.dataset.document, c.dataset.page])") == shown
     finally:
         other.close()
+
+
+# axe-core, installed by scripts/install.sh from the npm registry into .node/ (not in git).
+AXE = ROOT / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Violations inside Streamlit's own markup, which our code cannot reach (each named, with why):
+# none so far; a rule/selector pair added here must say which Streamlit element it is.
+STREAMLIT_OWN: set[tuple[str, str]] = set()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' ')), why: v.nodes.map(n => n.failureSummary + ' | ' + n.html)}))",
+        WCAG_21_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {target}: {why}"
+        for v in found if v["impact"] in ("serious", "critical")
+        for target, why in zip(v["targets"], v["why"]) if (v["id"], target) not in STREAMLIT_OWN
+    ]
+
+
+@pytest.mark.skipif(not AXE.exists(), reason=f"{AXE} is absent (bash scripts/install.sh installs it with npm)")
+def test_every_page_passes_an_accessibility_audit(app_url, browser_page, tmp_path):
+    page = browser_page
+    found = {}
+    page.goto(app_url)
+    cards = ask(page, "How did Vienna run the market consultation?")
+    expect(cards.first.locator(".pxs-pic img")).to_be_visible()  # the cards with their pictures
+    found["Ask"] = serious_violations(page)
+    page.screenshot(path=str(tmp_path / "audit-ask.png"), full_page=True)
+    # Each page is audited once the last thing it draws is there.
+    last_drawn = {
+        "Browse": lambda: page.get_by_role("button", name=re.compile(r"^Market consultation and engagement · ")),
+        "Add documents": lambda: page.get_by_role("button", name="Add to the library"),
+        "Library": lambda: page.get_by_role("button", name="Re-index the library"),
+    }
+    for name, path in (("Browse", "browse"), ("Add documents", "add"), ("Library", "library")):
+        page.goto(f"{app_url}/{path}")
+        expect(last_drawn[name]()).to_be_visible()
+        found[name] = serious_violations(page)
+        page.screenshot(path=str(tmp_path / f"audit-{path}.png"), full_page=True)
+    (tmp_path / "audit.json").write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
+    assert found == {name: [] for name in found}, found
+
+
+def reached_by_tab(page, target, presses: int = 120) -> bool:
+    """Whether pressing Tab, from where the focus is, reaches `target` (a locator)."""
+    element = target.element_handle()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("el => el === document.activeElement || el.contains(document.activeElement)", element):
+            return True
+    return False
+
+
+def test_every_action_of_a_card_is_reachable_by_keyboard(app_url, browser_page):
+    page = browser_page
+    page.goto(app_url)
+    best = ask(page, "How did Vienna run the market consultation?").first
+    expect(best.locator(".pxs-pic img")).to_be_visible()
+    actions = {
+        "open at page": best.get_by_role("link", name="Open at page 2"),
+        "enlarge the picture": best.locator(".pxs-page summary"),
+        "whole passage": best.locator(".pxs-whole summary"),
+        "next passage": page.get_by_role("button", name=re.compile(r"^page \d+ ▶$")).first,
+    }
+    reached = {}
+    for name, target in actions.items():
+        page.get_by_role("textbox", name="Your question").focus()
+        reached[name] = reached_by_tab(page, target)
+    assert all(reached.values()), reached
+    page.get_by_role("textbox", name="Your question").focus()
+    reached_by_tab(page, actions["enlarge the picture"])
+    page.keyboard.press("Enter")
+    expect(best.locator(".pxs-page")).to_have_attribute("open", "")  # enlarged from the keyboard
