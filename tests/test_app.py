@@ -160,7 +160,7 @@ def test_the_first_starts_progress_says_how_many_and_how_long_in_every_stage():
     assert all(re.search(r"about \d+ (s|min) left$", text) for text in said), [t for t in said if not t.endswith("left")]
     assert "Understanding the passages: 32 of 338, about" in " ".join(said)
     bar(Progress("pages", files_done=0, files_total=11))
-    assert bar.shown[1].endswith("0 of 11 (you can search already), about 15 s left")
+    assert bar.shown[1].endswith("0 of 11 (you can search already), about 25 s left")
 
 
 def test_the_time_left_follows_the_runs_own_pace():

@@ -127,10 +127,10 @@ def display_path(path: Path) -> str:
 # -- indexing with a progress bar ------------------------------------------------------------
 # Seconds one passage takes to embed and one file's pages to lay out, until the run has measured
 # its own: README's figures on a quiet 2-core machine (e5: 298 s for 2,933 passages; MiniLM: 121 s
-# for 3,788), and LibreOffice's pages stage of the first start (bench/first_start.py).
+# for 3,788; LibreOffice: 2.2 s a file, README "Page previews").
 SECONDS_PER_PASSAGE = {"all-MiniLM-L6-v2": 0.032}
 DEFAULT_SECONDS_PER_PASSAGE = 0.10
-SECONDS_PER_LAID_OUT_FILE = 1.5
+SECONDS_PER_LAID_OUT_FILE = 2.2
 
 
 def duration_words(seconds: float) -> str:
