@@ -60,7 +60,7 @@ TABLE_CSS = """
 <style>
 .pxs-table {width: 100%; border-collapse: collapse; font-size: 0.9rem; line-height: 1.35;}
 .pxs-table th, .pxs-table td {text-align: left; vertical-align: top; padding: 0.4rem 0.6rem;
-  border-bottom: 1px solid rgba(49,51,63,0.15); overflow-wrap: anywhere;}
+  border-bottom: 1px solid rgba(49,51,63,0.15); overflow-wrap: break-word;}  /* never inside a word that fits */
 .pxs-table th {font-weight: 600; border-bottom-width: 2px;}
 .pxs-table .pxs-number {text-align: right; white-space: nowrap;}
 .pxs-table .pxs-short {white-space: nowrap;}
@@ -68,7 +68,8 @@ TABLE_CSS = """
 @media (max-width: 640px) {
   .pxs-table thead {position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);}
   .pxs-table tr {display: block; padding: 0.5rem 0; border-bottom: 1px solid rgba(49,51,63,0.2);}
-  .pxs-table td {display: block; border: 0; padding: 0.1rem 0; text-align: left; white-space: normal;}
+  .pxs-table td, .pxs-table .pxs-number {display: block; border: 0; padding: 0.1rem 0; text-align: left;
+    white-space: normal;}
   .pxs-table td::before {content: attr(data-label) ": "; font-weight: 600;}
   .pxs-table td:first-child::before {content: none;}
   .pxs-table td:first-child {font-weight: 600;}
