@@ -382,6 +382,10 @@ def test_every_page_passes_an_accessibility_audit(app_url, browser_page, tmp_pat
         expect(last_drawn[name]()).to_be_visible()
         found[name] = serious_violations(page)
         page.screenshot(path=str(tmp_path / f"audit-{path}.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # the Library on a phone: a block per document
+    expect(page.locator(".pxs-table td").first).to_have_css("display", "block")
+    found["Library on a phone"] = serious_violations(page)
+    page.screenshot(path=str(tmp_path / "audit-library-phone.png"), full_page=True)
     (tmp_path / "audit.json").write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
     assert found == {name: [] for name in found}, found
 
