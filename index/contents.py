@@ -39,9 +39,11 @@ def source_file(connection: sqlite3.Connection, index_dir: Path, path: str) -> P
 
 
 def documents(connection: sqlite3.Connection) -> list[dict]:
-    """Every file the index knows, with its passage count and languages."""
+    """Every file the index knows, with its passage count, languages and sections (its distinct
+    headings: the length of a file without pages)."""
     rows = connection.execute(
-        "SELECT f.*, COUNT(c.id) AS passages, GROUP_CONCAT(DISTINCT c.language) AS languages"
+        "SELECT f.*, COUNT(c.id) AS passages, GROUP_CONCAT(DISTINCT c.language) AS languages,"
+        " COUNT(DISTINCT COALESCE(c.heading, '')) AS sections"
         " FROM files f LEFT JOIN chunks c ON c.file_id = f.id GROUP BY f.id ORDER BY f.name"
     ).fetchall()
     return [dict(row) for row in rows]

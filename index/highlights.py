@@ -66,8 +66,10 @@ def term_spans(text: str, query_token_set: set[str], language: str | None) -> li
     return spans
 
 
-# The card's snippet: at most this many words when no sentence shares a word with the question.
+# The card's snippet: at most this many words when no sentence shares a word with the question,
+# and at least this many when the sentences that do are short (a heading, a table's label).
 SNIPPET_WORDS = 45
+SNIPPET_MIN_WORDS = 6
 # A best sentence shorter than this that ends its line is a heading, a label or a question
 # ("Objectives for the WG members:", "Meeting Date/Time:"): the answer is the next line, which the
 # snippet shows too. On the dev sets' hits (bench/eval.py) the evidence quote was then in the first
@@ -78,15 +80,17 @@ FOLLOWING_WORDS = 30  # of the line after it, at most
 _ENDS_A_LINE = re.compile(r"[^\S\n]*(\n|$)")
 _NEXT_LINE = re.compile(r"\s*([^\n]*\S)")
 _NUMBER_LINE = re.compile(r"^[\W\d_]*$")
+_WORDS = re.compile(r"\w+")
 
 
 def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers,
-    a short one that ends its line with the line after it; when none is left (the model found the passage by
-    meaning), its first SNIPPET_WORDS words."""
+    a short one that ends its line with the line after it, and then with the sentences after them
+    (or before) while they hold fewer than SNIPPET_MIN_WORDS words; when none is left (the model
+    found the passage by meaning), its first SNIPPET_WORDS words."""
     spans = [span for span in highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
     if spans:
-        return _with_next_after_short(text, spans)
+        return _grown(text, _with_next_after_short(text, sorted(spans)))
     words = 0
     for line in re.finditer(r"[^\n]+", text):
         if _NUMBER_LINE.match(line.group()):
@@ -120,3 +124,28 @@ def _with_next_after_short(text: str, spans: list[tuple[int, int]]) -> list[tupl
         else:
             merged.append((start, end))
     return merged
+
+
+def _grown(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` with the sentences that follow them, else those before the first, added one at a
+    time while they hold fewer than SNIPPET_MIN_WORDS words: "Other activity:" says nothing alone."""
+    sentences = [(m.start() + len(m.group()) - len(m.group().lstrip()), m.end())
+                 for m in _SENTENCE.finditer(text) if m.group().strip()]
+    while sum(len(_WORDS.findall(text[a:b])) for a, b in spans) < SNIPPET_MIN_WORDS:
+        after = next(((i, s) for i, (a, b) in enumerate(spans) for s in sentences if s[0] >= b), None)
+        if after is not None:
+            i, (_, end) = after
+            spans[i] = (spans[i][0], end)
+        else:
+            before = [s for s in sentences if s[1] <= spans[0][0]]
+            if not before:
+                break
+            spans[0] = (before[-1][0], spans[0][1])
+        merged = [spans[0]]
+        for a, b in spans[1:]:  # a span grown into the next one becomes one
+            if a <= merged[-1][1] or not text[merged[-1][1]:a].strip():
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        spans = merged
+    return spans

@@ -254,23 +254,86 @@ def render_page(pdf: Path, page: int, width_px: int, out: Path) -> None:
     staged.replace(out)
 
 
+# A line's box from the text layer ends at its last glyph's edge; the mark reaches a little
+# beyond it, as a reader's own highlighter does, so that no viewer's rounding cuts the last letter.
+MARK_PAD = 0.15  # of the line's height, on each side
+
+
+def mark_quads(rects: list[Box]) -> list[Box]:
+    """The boxes a highlight paints: each line's box (left, bottom, right, top), padded."""
+    padded = []
+    for left, bottom, right, top in rects:
+        pad = MARK_PAD * (top - bottom)
+        padded.append((left - pad, bottom - pad, right + pad, top + pad))
+    return padded
+
+
 def annotated_copy(pdf: Path, page: int, rects: list[Box], out: Path) -> None:
     """A copy of `pdf` whose page `page` carries a highlight annotation over `rects`.
 
+    The annotation brings its own appearance (a yellow wash, blended by multiplication, over each
+    line's box): a viewer that finds none makes one from the quadpoints by its own rules, and
+    Chromium's, pdf.js's and Acrobat's differ. The page's fonts of the PDF standard 14 that do not
+    say their widths are given them (`_give_core_fonts_widths`). The quadpoints are in Acrobat's order (upper left,
+    upper right, lower left, lower right), which all three read, for viewers that list highlights.
     Written as an incremental update: the original bytes, then the annotation, so the copy costs
-    one file copy whatever the document's size, and any viewer shows the mark.
+    one file copy whatever the document's size.
     """
     from pypdf import PdfWriter
     from pypdf.annotations import Highlight
-    from pypdf.generic import ArrayObject, FloatObject
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
 
     writer = PdfWriter(str(pdf), incremental=True)
+    _give_core_fonts_widths(writer.pages[page - 1])
+    boxes = mark_quads(rects)
     quads = ArrayObject()
-    for left, bottom, right, top in rects:
+    for left, bottom, right, top in boxes:
         quads.extend(FloatObject(v) for v in (left, top, right, top, left, bottom, right, bottom))
-    bounds = (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
-    writer.add_annotation(page - 1, Highlight(rect=bounds, quad_points=quads, highlight_color="ffd400", printing=True))
+    bounds = (min(r[0] for r in boxes), min(r[1] for r in boxes), max(r[2] for r in boxes), max(r[3] for r in boxes))
+    appearance = DecodedStreamObject()
+    appearance.set_data(("/Mark gs 1 0.831 0 rg\n" + "".join(
+        f"{left:.2f} {bottom:.2f} {right - left:.2f} {top - bottom:.2f} re f\n" for left, bottom, right, top in boxes
+    )).encode())
+    appearance.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject(FloatObject(v) for v in bounds),
+        NameObject("/Resources"): DictionaryObject({NameObject("/ExtGState"): DictionaryObject({
+            NameObject("/Mark"): DictionaryObject({NameObject("/Type"): NameObject("/ExtGState"),
+                                                   NameObject("/BM"): NameObject("/Multiply")})})}),
+    })
+    annotation = Highlight(rect=bounds, quad_points=quads, highlight_color="ffd400", printing=True)
+    annotation[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(appearance)})
+    writer.add_annotation(page - 1, annotation)
     staged = out.with_name(f".{out.name}.part")
     with open(staged, "wb") as handle:
         writer.write(handle)
     staged.replace(out)
+
+
+def _give_core_fonts_widths(pdf_page) -> None:
+    """Give the page's unembedded standard fonts (Helvetica, Times, Courier) their standard widths.
+
+    Such a font without /Widths (ReportLab writes them so) is drawn by each viewer in a font of
+    its own: Chromium's with the system's DejaVu Sans, some 10% wider than Helvetica, so a line
+    ran past the highlight laid over the text layer's Helvetica positions ("a|verage"). With the
+    widths, every viewer places each letter where the text layer says. Only WinAnsiEncoding fonts:
+    other encodings keep what they had.
+    """
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, NumberObject
+    from pypdf.generic._font import Font  # pypdf's copy of the 14 core AFM metrics (pinned 7.1.1)
+
+    fonts = pdf_page.get("/Resources", {}).get_object().get("/Font", {}) if "/Resources" in pdf_page else {}
+    for reference in fonts.get_object().values() if fonts else []:
+        font = reference.get_object()
+        name = str(font.get("/BaseFont", "")).lstrip("/")
+        if (font.get("/Subtype") != "/Type1" or "/Widths" in font or "/FontDescriptor" in font
+                or font.get("/Encoding") != "/WinAnsiEncoding"):
+            continue
+        try:
+            widths = Font.from_core_font_name(name).character_widths
+        except KeyError:  # not one of the 14
+            continue
+        font[NameObject("/FirstChar")] = NumberObject(32)
+        font[NameObject("/LastChar")] = NumberObject(255)
+        font[NameObject("/Widths")] = ArrayObject(
+            FloatObject(widths.get(chr(code), widths["default"])) for code in range(32, 256))

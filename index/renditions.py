@@ -7,6 +7,7 @@ A PDF needs none: it is its own picture.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ingest import RENDERED_KINDS, soffice_path, to_pdf
@@ -30,22 +31,48 @@ def rendition(index_dir: Path, sha256: str) -> tuple[Path | None, str]:
     return None, "the pages of this file are not drawn yet (the next indexing run draws them)"
 
 
-def lay_out(index_dir: Path, files: list[tuple[str, str, Path]], timeout_s: float) -> dict[str, str]:
-    """Make the missing renditions of `files` ((sha256, kind, path) of the indexed files) and
-    drop those no indexed file has. Returns {sha256: reason} of the files that got none."""
+def missing(index_dir: Path, files: list[tuple[str, str, Path]]) -> dict[str, Path]:
+    """sha256 -> path of the `files` ((sha256, kind, path)) whose rendition is still to be made."""
     folder = Path(index_dir) / FOLDER
-    prune(index_dir, {sha for sha, _, _ in files})
-    if soffice_path() is None:  # nothing to record: once LibreOffice is installed, they are made
+    if soffice_path() is None:  # nothing to make: once LibreOffice is installed, they are made
         return {}
-    missing = {
+    return {
         sha: Path(path) for sha, kind, path in files
         if kind in RENDERED_KINDS and Path(path).is_file()
         and not (folder / f"{sha}.pdf").is_file() and not (folder / f"{sha}.failed").is_file()
     }
-    failures = to_pdf(missing, folder, timeout_s) if missing else {}
+
+
+def lay_out(index_dir: Path, files: list[tuple[str, str, Path]], timeout_s: float,
+            done: Callable[[int], None] | None = None) -> dict[str, str]:
+    """Make the missing renditions of `files` ((sha256, kind, path) of the indexed files) and
+    drop those no indexed file has; `done(n)` is told as each batch of n files is laid out.
+    Returns {sha256: reason} of the files that got none."""
+    folder = Path(index_dir) / FOLDER
+    prune(index_dir, {sha for sha, _, _ in files})
+    to_make = missing(index_dir, files)
+    failures = to_pdf(to_make, folder, timeout_s, done) if to_make else {}
     for sha, reason in failures.items():
         (folder / f"{sha}.failed").write_text(reason + "\n", encoding="utf-8")
     return failures
+
+
+def page_count(index_dir: Path, sha256: str) -> int | None:
+    """How many pages the rendition of the content `sha256` has, None without one (not made yet,
+    or LibreOffice could not lay it out)."""
+    made, _ = rendition(index_dir, sha256)
+    if made is None:
+        return None
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(made))
+    except Exception:  # noqa: BLE001 - a damaged rendition: no length, the table shows sections
+        return None
+    try:
+        return len(document)
+    finally:
+        document.close()
 
 
 def prune(index_dir: Path, indexed_shas: set[str]) -> None:

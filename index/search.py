@@ -25,7 +25,9 @@ import numpy as np
 
 import settings as config
 
-from . import contents
+from ingest import RENDERED_KINDS, SLIDE_KINDS
+
+from . import contents, renditions
 from .confidence import CALIBRATIONS, confidences
 from .embedder import load_embedder
 from .filters import Filters
@@ -315,8 +317,14 @@ class Searcher:
             return contents.source_file(self._connection, self.index_dir, path)
 
     def documents(self) -> list[dict]:
+        """Every file the index knows (index/contents.py); a word-processor file also with the
+        pages of its rendition (`laid_out_pages`), its length as a reader's PDF viewer shows it."""
         with self._reader():
-            return contents.documents(self._connection)
+            rows = contents.documents(self._connection)
+        for row in rows:
+            laid_out = row["kind"] in RENDERED_KINDS and row["kind"] not in SLIDE_KINDS and not row["pages"]
+            row["laid_out_pages"] = renditions.page_count(self.index_dir, row["sha256"]) if laid_out else None
+        return rows
 
     def page_passages(self, document: str, page: int | None = None) -> list[dict]:
         with self._reader():

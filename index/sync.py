@@ -44,13 +44,16 @@ class IndexBusy(Exception):
 
 @dataclass
 class Progress:
-    """What a progress bar needs: files read so far, passages embedded so far."""
+    """What a progress bar needs: files read so far of how many, passages embedded so far of how
+    many found so far (files still to read may add more); in the "pages" stage, `files_total` is
+    how many files' pages are being laid out."""
 
     stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "labels" | "pages" | "done"
     files_done: int = 0
     files_total: int = 0
     chunks_done: int = 0
     current: str = ""
+    chunks_total: int = 0
 
 
 @dataclass
@@ -235,7 +238,6 @@ class _Run:
             source, sha, row = sources[str(path)]
             self.report.read_seconds[source.name] = self.reader_memory.seconds.get(str(path), 0.0)
             done += 1
-            self.tell(stage="read", files_done=done, current=source.name)
             if isinstance(result, ReadError):
                 self._record_failure(source, sha, row, result.reason)
             else:
@@ -253,6 +255,8 @@ class _Run:
                     row is not None and row["status"] == "indexed",
                 ))
                 batch_chunks += len(chunks)
+            self.tell(stage="read", files_done=done, current=source.name,
+                      chunks_total=self.state.chunks_done + batch_chunks)
             self.milestone("read")  # a file read, the next ones being read
             if batch_chunks >= EMBED_BATCH:
                 self._embed_and_write(batch)
@@ -284,7 +288,7 @@ class _Run:
         cached = self.writer.cached_vectors(hashes)
         missing = sorted({h: i for i, h in enumerate(hashes) if h not in cached}.items(), key=lambda kv: kv[1])
         clock = time.monotonic()
-        self.tell(stage="embed")
+        self.tell(stage="embed", chunks_total=self.state.chunks_done + len(missing))
         if missing:
             done_before = self.state.chunks_done
 
@@ -344,11 +348,10 @@ class _Run:
         commit: their passages are searchable while LibreOffice lays them out."""
         clock = time.monotonic()
         indexed = [row for row in self.writer.files().values() if row["status"] == "indexed"]
-        self.tell(stage="pages")
-        failures = renditions.lay_out(
-            self.settings.index_dir, [(row["sha256"], row["kind"], Path(row["path"])) for row in indexed],
-            self.settings.parse_timeout_s,
-        )
+        files = [(row["sha256"], row["kind"], Path(row["path"])) for row in indexed]
+        self.tell(stage="pages", files_done=0, files_total=len(renditions.missing(self.settings.index_dir, files)))
+        failures = renditions.lay_out(self.settings.index_dir, files, self.settings.parse_timeout_s,
+                                      done=lambda n: self.tell(files_done=self.state.files_done + n))
         names = {row["sha256"]: row["name"] for row in indexed}
         self.report.warnings.extend((names[sha], f"no page pictures for its previews: {reason}")
                                     for sha, reason in failures.items())

@@ -10,6 +10,7 @@ is kept once, and a file gets at most `max_passages` passages (PXS_FILE_MAX_PASS
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"“'(\[A-ZÀ-ÖØ-Þ•])|\n+"
 MAX_CONTEXT_TOKENS = 48
 # A window smaller than this (a slide title alone, a page footer) joins its neighbour.
 MIN_WINDOW_TOKENS = 24
+# A page of fewer words (a section divider: "Data", "Results") is no passage of its own when the
+# document has longer pages: its card could show nothing but that word.
+MIN_PAGE_WORDS = 5
 # A longer text is tokenised a piece at a time: the tokenizer's offsets for one 5-million-character
 # line would take over a gigabyte; for 100,000 characters (some 40 pages) they take ~25 MB.
 PIECE_CHARS = 100_000
@@ -80,15 +84,20 @@ def _sentences(text: str, token_starts: list[int], token_ends: list[int]) -> lis
     return sentences
 
 
-def _split_long(sentence: _Sentence, budget: int, spans: list[tuple[int, int]]) -> list[_Sentence]:
-    """A sentence longer than the budget (a table row run, a list without stops) is cut by tokens."""
-    pieces = []
-    for first in range(sentence.first_token, sentence.last_token, budget):
-        last = min(first + budget, sentence.last_token)
-        start = spans[first][0] if first > sentence.first_token else sentence.start
-        end = spans[last - 1][1] if last < sentence.last_token else sentence.end
-        pieces.append(_Sentence(start, end, first, last))
-    return pieces
+def _cut(sentence: _Sentence, tokens: int, spans: list[tuple[int, int]]) -> tuple[_Sentence, _Sentence]:
+    """A sentence too long for what is left of a window (a table row run, a list without stops),
+    cut after its first `tokens` word pieces."""
+    at = sentence.first_token + tokens
+    return (_Sentence(sentence.start, spans[at - 1][1], sentence.first_token, at),
+            _Sentence(spans[at][0], sentence.end, at, sentence.last_token))
+
+
+def _word_start(text: str, position: int) -> int:
+    """`position`, or the start of the next word when it falls inside one."""
+    if 0 < position < len(text) and not text[position - 1].isspace() and not text[position].isspace():
+        found = re.search(r"\s\S", text[position:])
+        return position + found.start() + 1 if found else position
+    return position
 
 
 def _cut_before(text: str, start: int, limit: int) -> int:
@@ -109,9 +118,7 @@ def _piece_windows(text: str, counter: TokenCounter, budget: int, overlap: int, 
     spans = counter.offsets(text)
     starts = [s for s, _ in spans]
     ends = [e for _, e in spans]
-    sentences: list[_Sentence] = []
-    for sentence in _sentences(text, starts, ends):
-        sentences.extend(_split_long(sentence, budget, spans) if sentence.tokens > budget else [sentence])
+    sentences = _sentences(text, starts, ends)
     windows: list[tuple[int, int]] = []
     i = 0
     while i < len(sentences):
@@ -119,7 +126,11 @@ def _piece_windows(text: str, counter: TokenCounter, budget: int, overlap: int, 
         while j < len(sentences) and used + sentences[j].tokens <= budget:
             used += sentences[j].tokens
             j += 1
-        j = max(j, i + 1)
+        # A sentence longer than what is left (a table flattened into one run, a list without
+        # stops) is cut to fill the window, so that a heading before it ("12.") is no passage alone.
+        if j < len(sentences) and used < MIN_WINDOW_TOKENS and used < budget:
+            sentences[j:j + 1] = _cut(sentences[j], budget - used, spans)
+            j += 1
         windows.append((i, j))
         if j >= len(sentences):
             break
@@ -129,14 +140,20 @@ def _piece_windows(text: str, counter: TokenCounter, budget: int, overlap: int, 
             k -= 1
             carried += sentences[k].tokens
         i = k
-    # A tiny last window (a closing line) is merged into the previous one when it fits.
+    spans_of_windows = [(sentences[a].start, sentences[b - 1].end) for a, b in windows]
+    # A tiny last window (a closing line) is merged into the previous one when it fits, else it
+    # starts further back to hold a full budget: a card of "and transition terms." says nothing.
     if last and len(windows) > 1:
         (pi, pj), (li, lj) = windows[-2], windows[-1]
         tail = sum(s.tokens for s in sentences[pj:lj])
         head = sum(s.tokens for s in sentences[pi:pj])
         if tail < MIN_WINDOW_TOKENS and head + tail <= budget:
-            windows[-2:] = [(pi, lj)]
-    return [(sentences[a].start, sentences[b - 1].end) for a, b in windows]
+            spans_of_windows[-2:] = [(sentences[pi].start, sentences[lj - 1].end)]
+        elif sum(s.tokens for s in sentences[li:lj]) < MIN_WINDOW_TOKENS:
+            first = max(0, sentences[lj - 1].last_token - budget)
+            start = _word_start(text, spans[first][0])
+            spans_of_windows[-1] = (min(start, sentences[li].start), sentences[lj - 1].end)
+    return spans_of_windows
 
 
 def iter_window_spans(text: str, counter: TokenCounter, budget: int, overlap: int) -> Iterator[tuple[int, int]]:
@@ -186,10 +203,11 @@ def chunk_document(
     chunks: list[Chunk] = []
     repeats: dict[str, int] = {}  # passage text -> times it came again after its first
     capped_at: tuple[int, PageText, int] | None = None  # (page index, page, character) where the cap stopped
+    wordy = [_has_words(page.text, MIN_PAGE_WORDS) for page in document.pages]
     for page_index, page in enumerate(document.pages):
         if capped_at is not None:
             break
-        if not page.text.strip():
+        if not page.text.strip() or (not wordy[page_index] and any(wordy)):
             continue
         # A page holding several sections gives each passage the heading of the one it starts in;
         # the budget leaves room for the longest of their context lines.
@@ -235,6 +253,11 @@ def chunk_document(
     if capped_at is not None:
         document.warnings.append(_capped_warning(max_passages, document.pages, *capped_at))
     return chunks
+
+
+def _has_words(text: str, count: int) -> bool:
+    """Whether `text` holds at least `count` words (stops reading there: a page may be long)."""
+    return sum(1 for _ in itertools.islice(re.finditer(r"\w+", text), count)) >= count
 
 
 def _context_line(title: str, heading: str, counter: TokenCounter) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .cleaning import clean_page, normalise
 from .document import Document, PageText, ReadError, characters_capped
-from .pdf_headings import section_headings
+from .pdf_headings import page_lines, section_headings
+from .titles import largest_text, metadata_title
 
 # Pages with fewer characters than this carry no real text layer (page numbers, stray marks).
 MIN_PAGE_CHARS = 20
@@ -76,13 +77,16 @@ def _first_line_heading(text: str) -> str:
 
 
 def _title(reader, pages: list[PageText], path: Path) -> str:
+    """The metadata title when it is one (`ingest.titles.metadata_title`), else the text page 1
+    shows largest, else the first page's first line, else the file's name."""
     try:
-        title = (reader.metadata or {}).get("/Title")
+        title = metadata_title((reader.metadata or {}).get("/Title"))
     except Exception:
-        title = None
-    title = normalise(str(title)).strip() if title else ""
-    # Producers often leave "Microsoft Word - draft3.docx" or "untitled" in the metadata.
-    if title and len(title) > 3 and not title.lower().startswith(("microsoft word", "untitled", "presentazione")):
+        title = ""
+    if title:
+        return title
+    title = largest_text(page_lines(path, [0]).get(0, []))
+    if title:
         return title
     for page in pages[:2]:
         heading = _first_line_heading(page.text)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .cleaning import clean_block
 from .document import Document, PageText, ReadError
+from .titles import metadata_title
 
 
 # Opens a slide's speaker notes in its text: the notes are searchable, but not on the slide itself.
@@ -121,10 +122,8 @@ def read(path: Path) -> Document:
     check_slides(pages)
     title = ""
     try:
-        title = (deck.core_properties.title or "").strip()
+        title = metadata_title(deck.core_properties.title)  # not a template's default nor the file's name
     except Exception:
         pass
-    if title.lower() in ("presentation", "powerpoint presentation", "presentazione", "presentación", "präsentation"):
-        title = ""  # the template's default, not a real title
     title = title or next((p.heading for p in pages if p.heading), "") or path.stem.replace("_", " ")
     return Document(kind="pptx", title=title, pages=pages, warnings=warnings)

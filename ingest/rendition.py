@@ -8,6 +8,7 @@ out of time is retried file by file, so one bad deck costs only its own picture.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 import shutil
 import tempfile
 from pathlib import Path
@@ -22,10 +23,12 @@ RENDERED_KINDS = SLIDE_KINDS | {"docx", "odt", "doc"}
 BATCH = 20
 
 
-def to_pdf(sources: dict[str, Path], out_dir: Path, timeout_s: float) -> dict[str, str]:
+def to_pdf(sources: dict[str, Path], out_dir: Path, timeout_s: float,
+           done: Callable[[int], None] | None = None) -> dict[str, str]:
     """Convert each `sources[key]` file to `out_dir/<key>.pdf`; returns {key: reason} of failures.
 
-    `timeout_s` is the time one file may take; a batch gets that much per file.
+    `timeout_s` is the time one file may take; a batch gets that much per file. `done(n)` is
+    told after each batch of n files.
     """
     if soffice_path() is None:
         return {key: "LibreOffice is not installed (libreoffice-impress-nogui, libreoffice-writer-nogui)"
@@ -40,6 +43,8 @@ def to_pdf(sources: dict[str, Path], out_dir: Path, timeout_s: float) -> dict[st
             left = {key: reason for key in left
                     for reason in _convert_batch({key: sources[key]}, out_dir, timeout_s).values()}
         failures.update(left)
+        if done is not None:
+            done(len(batch))
     return failures
 
 

@@ -22,3 +22,13 @@ else
     echo "note: not root or no apt-get; OCR, legacy Office formats and browser tests need: ${SYSTEM_PACKAGES[*]}"
 fi
 python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# The accessibility audit of the browser tests (axe-core, injected into Chromium by playwright):
+# one JavaScript file from the npm registry, kept in .node/ (not in git); nothing at test time.
+AXE_VERSION=4.14.1
+if [ -f .node/node_modules/axe-core/package.json ] && grep -q "\"version\": \"$AXE_VERSION\"" .node/node_modules/axe-core/package.json; then
+    :
+elif command -v npm >/dev/null 2>&1; then
+    npm install --prefix .node --no-save --no-package-lock --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
+else
+    echo "note: npm is missing; the browser tests' accessibility audit needs it (apt-get install npm)"
+fi

@@ -6,13 +6,14 @@ upload a real PDF and find a passage from it. Screenshots of each step go to the
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 import settings as config
-from conftest import make_pdf, make_pptx, shared_path
+from conftest import ROOT, make_pdf, make_pptx, shared_path
 from ui.screenshots import CHROMIUM, CHROMIUM_ARGS, launch_chromium, running_app
 
 # The first question loads the model in the app's process; on a busy 2-core machine that can
@@ -110,9 +111,13 @@ def test_ask_open_at_page_and_upload_in_a_real_browser(app_url, browser_page, tm
     page.get_by_role("link", name="Add documents").click()
     page.locator("input[type=file]").set_input_files(str(real_pdf))
     page.get_by_role("button", name="Add to the library").click()
+    # While it is added, the bar counts the file chosen and the chosen file is still listed.
+    expect(page.get_by_text(re.compile(r"^(Adding|Checking) the 1 file you chose"))).to_be_visible()
+    expect(page.get_by_test_id("stFileChipName")).to_have_attribute("title", "12-contract-clauses.pdf")
     # The run indexes in a child process of its own (torch and the model load first): allow it
     # as long as a busy machine may need, the wait still ends as soon as the outcome is drawn.
-    expect(page.get_by_text("Added as uploads/12-contract-clauses.pdf")).to_be_visible(timeout=600_000)
+    expect(page.get_by_text("Added as 12-contract-clauses.pdf")).to_be_visible(timeout=600_000)
+    expect(page.get_by_test_id("stFileChipName")).to_have_count(0)  # a new, empty uploader
     page.screenshot(path=str(tmp_path / "3-upload-outcome.png"), full_page=True)
 
     page.get_by_role("link", name="Ask about them").click()
@@ -160,6 +165,85 @@ def yellow_share(image, box: tuple[float, float, float, float]) -> float:
     return sum(1 for r, g, b in pixels if r > 200 and g > 170 and r - b > 70) / max(1, len(pixels))
 
 
+def rendered_page(pdf: bytes, page: int, scale: float = 3.0):
+    """Page `page` of `pdf` drawn by pdfium (Chromium's PDF engine) with its annotations."""
+    import pypdfium2 as pdfium
+
+    return pdfium.PdfDocument(pdf)[page - 1].render(scale=scale, draw_annots=True).to_pil()
+
+
+def text_lines(pdf: bytes, page: int, lines: int) -> list[tuple[tuple, tuple]]:
+    """For each of the first `lines` lines of text on page `page`: the box of the line and of its
+    last word, as fractions of the page (left, top, right, bottom), from the text layer."""
+    import pypdfium2 as pdfium
+
+    pdf_page = pdfium.PdfDocument(pdf)[page - 1]
+    width, height = pdf_page.get_size()
+    textpage = pdf_page.get_textpage()
+    text = textpage.get_text_range()
+
+    def box(start: int, end: int) -> tuple:
+        chars = [textpage.get_charbox(i) for i in range(start, end)]
+        return (min(c[0] for c in chars) / width, 1 - max(c[3] for c in chars) / height,
+                max(c[2] for c in chars) / width, 1 - min(c[1] for c in chars) / height)
+
+    found = []
+    for line in list(re.finditer(r"[^\r\n]+", text))[:lines]:
+        word = list(re.finditer(r"\w+", line.group()))[-1]
+        found.append((box(*line.span()), box(line.start() + word.start(), line.start() + word.end())))
+    return found
+
+
+def viewer_marks_line_ends(viewer, pdf: bytes, page: int, lines: int, shot_path) -> list[float]:
+    """In Chromium's own PDF viewer (`viewer`, a tab showing `pdf` at `page`), the share of the
+    highlight's yellow around the last letters each of the page's first `lines` lines shows.
+
+    The viewer draws the text in fonts of its own choosing, so where a line ends is read from the
+    screenshot (the rightmost dark pixel in the line's band), not from the text layer. The page is
+    the white sheet whose lower part is blank (the test's pages are text at the top only): its
+    width on a blank row, its top up the left margin."""
+    import io
+    import time
+
+    from PIL import Image
+
+    bands = [line for line, _ in text_lines(pdf, page, lines)]
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        shot = Image.open(io.BytesIO(viewer.screenshot())).convert("RGB")
+        width, height = shot.size
+        pixel = shot.load()
+        white = lambda x, y: min(pixel[x, y]) >= 250  # noqa: E731
+        row, runs, start = height - 20, [], None
+        for x in range(width + 1):
+            if x < width and white(x, row):
+                start = x if start is None else start
+            elif start is not None:
+                runs.append((start, x))
+                start = None
+        left, right = max(runs, key=lambda r: r[1] - r[0], default=(0, 0))
+        top = row
+        while top > 0 and white(left + 3, top - 1):
+            top -= 1
+        sheet = right - left
+        shares = []
+        if sheet > width / 4:
+            scale = sheet / 595  # pixels per point: A4 pages, as conftest.make_pdf draws them
+            for _, band_top, _, band_bottom in bands:
+                y0, y1 = int(top + band_top * 842 * scale), int(top + band_bottom * 842 * scale) + 1
+                dark = [x for x in range(left, right) if any(max(pixel[x, y]) < 110 for y in range(y0, y1))]
+                if not dark:
+                    break
+                end = dark[-1]
+                around = (end - (y1 - y0), y0, end + 2, y1)  # a letter's width back from the line's end
+                shares.append(yellow_share(shot, (around[0] / width, around[1] / height, around[2] / width, around[3] / height)))
+        if (len(shares) == len(bands) and any(shares)) or time.monotonic() > deadline:
+            shot.save(shot_path)
+            if len(shares) < len(bands):
+                raise AssertionError(f"the page's lines were not found in Chromium's viewer (see {shot_path})")
+            return shares
+
+
 def test_the_page_picture_marks_the_passage_and_the_opened_pdf_carries_a_highlight(app_url, browser_page, tmp_path):
     import io
 
@@ -193,6 +277,19 @@ def test_the_page_picture_marks_the_passage_and_the_opened_pdf_carries_a_highlig
     assert [a["/Subtype"] for a in annotations] == ["/Highlight"]
     left, bottom, right, top = (float(v) for v in annotations[0]["/Rect"])
     assert left <= 51 and right > 300 and bottom < 786 and 800 <= top <= 812  # the passage's lines
+    # The served PDF drawn by pdfium with its annotations, as Chromium's viewer draws it: under the
+    # last word of each marked line, the paper between the letters is yellow.
+    last_words = [word for _, word in text_lines(served.body(), page=2, lines=2)]
+    drawn = rendered_page(served.body(), page=2)
+    drawn.save(tmp_path / "5-served-pdf-page-2.png")
+    assert all(yellow_share(drawn, box) > 0.3 for box in last_words), [yellow_share(drawn, b) for b in last_words]
+    # And in Chromium's own viewer, which draws the text in a font of its choosing: the highlight
+    # reaches the last letters of each marked line as it shows them.
+    with page.context.expect_page() as opened:
+        link.click()
+    shares = viewer_marks_line_ends(opened.value, served.body(), page=2, lines=2, shot_path=tmp_path / "5-viewer.png")
+    assert all(share > 0.3 for share in shares), shares
+    opened.value.close()
 
     slides = ask(page, "electric buses joint procurement")
     deck = slides.filter(has=page.locator(".pxs-pic")).and_(page.locator('[data-document="lessons-learned.pptx"]')).first
@@ -239,3 +336,87 @@ def test_browse_by_stage_opens_the_page_and_a_filtered_ask_link_works_in_a_new_b
         assert again.evaluate_all("cards => cards.map(c => [c.dataset.document, c.dataset.page])") == shown
     finally:
         other.close()
+
+
+# axe-core, installed by scripts/install.sh from the npm registry into .node/ (not in git).
+AXE = ROOT / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Violations inside Streamlit's own markup, which our code cannot reach (each named, with why):
+# none so far; a rule/selector pair added here must say which Streamlit element it is.
+STREAMLIT_OWN: set[tuple[str, str]] = set()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' ')), why: v.nodes.map(n => n.failureSummary + ' | ' + n.html)}))",
+        WCAG_21_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {target}: {why}"
+        for v in found if v["impact"] in ("serious", "critical")
+        for target, why in zip(v["targets"], v["why"]) if (v["id"], target) not in STREAMLIT_OWN
+    ]
+
+
+@pytest.mark.skipif(not AXE.exists(), reason=f"{AXE} is absent (bash scripts/install.sh installs it with npm)")
+def test_every_page_passes_an_accessibility_audit(app_url, browser_page, tmp_path):
+    page = browser_page
+    found = {}
+    page.goto(app_url)
+    cards = ask(page, "How did Vienna run the market consultation?")
+    expect(cards.first.locator(".pxs-pic img")).to_be_visible()  # the cards with their pictures
+    found["Ask"] = serious_violations(page)
+    page.screenshot(path=str(tmp_path / "audit-ask.png"), full_page=True)
+    # Each page is audited once the last thing it draws is there.
+    last_drawn = {
+        "Browse": lambda: page.get_by_role("button", name=re.compile(r"^Market consultation and engagement · ")),
+        "Add documents": lambda: page.get_by_role("button", name="Add to the library"),
+        "Library": lambda: page.get_by_role("button", name="Re-index the library"),
+    }
+    for name, path in (("Browse", "browse"), ("Add documents", "add"), ("Library", "library")):
+        page.goto(f"{app_url}/{path}")
+        expect(last_drawn[name]()).to_be_visible()
+        found[name] = serious_violations(page)
+        page.screenshot(path=str(tmp_path / f"audit-{path}.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # the Library on a phone: a block per document
+    expect(page.locator(".pxs-table td").first).to_have_css("display", "block")
+    found["Library on a phone"] = serious_violations(page)
+    page.screenshot(path=str(tmp_path / "audit-library-phone.png"), full_page=True)
+    (tmp_path / "audit.json").write_text(json.dumps(found, indent=1, ensure_ascii=False), encoding="utf-8")
+    assert found == {name: [] for name in found}, found
+
+
+def reached_by_tab(page, target, presses: int = 120) -> bool:
+    """Whether pressing Tab, from where the focus is, reaches `target` (a locator)."""
+    element = target.element_handle()
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("el => el === document.activeElement || el.contains(document.activeElement)", element):
+            return True
+    return False
+
+
+def test_every_action_of_a_card_is_reachable_by_keyboard(app_url, browser_page):
+    page = browser_page
+    page.goto(app_url)
+    best = ask(page, "How did Vienna run the market consultation?").first
+    expect(best.locator(".pxs-pic img")).to_be_visible()
+    actions = {
+        "open at page": best.get_by_role("link", name="Open at page 2"),
+        "enlarge the picture": best.locator(".pxs-page summary"),
+        "whole passage": best.locator(".pxs-whole summary"),
+        "next passage": page.get_by_role("button", name=re.compile(r"^page \d+ ▶$")).first,
+    }
+    reached = {}
+    for name, target in actions.items():
+        page.get_by_role("textbox", name="Your question").focus()
+        reached[name] = reached_by_tab(page, target)
+    assert all(reached.values()), reached
+    page.get_by_role("textbox", name="Your question").focus()
+    reached_by_tab(page, actions["enlarge the picture"])
+    page.keyboard.press("Enter")
+    expect(best.locator(".pxs-page")).to_have_attribute("open", "")  # enlarged from the keyboard

@@ -311,5 +311,7 @@ def test_the_app_names_sheets_and_counts_kinds():
     from ui.library_page import kind_counts, length_label
 
     assert (location_label("xlsx", 2), location_label("csv", 1), length_label("ods", 3)) == ("sheet 2", "sheet 1", "3 sheets")
+    # A Word file: its pages as laid out for its pictures, else its sections.
+    assert (length_label("docx", None, 5, 3), length_label("docx", None, None, 3)) == ("5 pages", "3 sections")
     assert kind_counts({"eforms": 2, "pdf": 3, "xlsx": 1}) == "3 × PDF · 2 × eForms notice (XML) · 1 × Spreadsheet (Excel)"
     assert all(kind_label(kind) != kind.upper() for kind in ("xlsx", "ods", "csv", "html", "eforms", "image", "rtf"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
+from conftest import make_pdf, shared_path
 import settings as config
 from index import load_embedder
 from ingest import Document, PageText, ReadError, chunk_document, load_document, read_files
@@ -433,3 +433,32 @@ def test_chunks_carry_the_language_of_their_page(settings):
 
     assert [chunk.language for chunk in chunks] == ["es", "it", None]
 
+
+
+@pytest.mark.parametrize("metadata", ["Buying AI guidance #public #webversion", "Microsoft Word - draft3.docx",
+                                      "Untitled", "Title", "contract-clauses.pdf", "D10024"])
+def test_a_pdf_whose_metadata_title_is_no_title_is_named_by_its_cover(tmp_path, metadata):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "12-contract-clauses.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setTitle(metadata)
+    pdf.setFont("Helvetica", 28)
+    pdf.drawString(50, 780, "Contract clauses")
+    pdf.setFont("Helvetica", 11)
+    for n, line in enumerate(["Model contract clauses and additional resources for buying AI systems.",
+                              "Several governments have created model clauses, or are drafting them."]):
+        pdf.drawString(50, 740 - 14 * n, line)
+    pdf.save()
+    assert load_document(path).title == "Contract clauses"
+
+
+def test_a_pdf_keeps_a_metadata_title_that_is_one(tmp_path):
+    path = make_pdf(tmp_path / "report.pdf", ["Exchange report Vienna 2024. Our week with the procurement department."])
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=path)
+    writer.add_metadata({"/Title": "Our week in Vienna"})
+    writer.write(path)
+    assert load_document(path).title == "Our week in Vienna"

@@ -74,7 +74,7 @@ CSS = """
 .pxs-ocr {color: #8a5a00;}
 .pxs-confidence {margin-left: auto; color: #4a4a4a;}
 .pxs-more {color: #444; font-size: 0.9rem; line-height: 1.5; margin-bottom: 0.6rem; white-space: pre-line;}
-.pxs-more-where {color: #777; font-size: 0.8rem;}
+.pxs-more-where {color: #595959; font-size: 0.8rem;}
 .pxs-text mark.pxs-term {background: #ffd84d; font-weight: 600;}
 .pxs-text .pxs-best {background: #fff6c9;}
 .pxs-body {display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start;}
@@ -90,8 +90,8 @@ CSS = """
 .pxs-pic img {width: 100%; height: auto; display: block;}
 .pxs-pic .pxs-box {position: absolute; background: rgba(255, 212, 0, 0.42); mix-blend-mode: multiply;
   outline: 1px solid rgba(230, 170, 0, 0.55);}
-.pxs-page-caption {font-size: 0.72rem; color: #777; margin-top: 0.2rem; line-height: 1.2;}
-.pxs-nopic {flex: 0 0 9.5rem; font-size: 0.75rem; color: #888; border: 1px dashed rgba(49,51,63,0.25);
+.pxs-page-caption {font-size: 0.72rem; color: #595959; margin-top: 0.2rem; line-height: 1.2;}
+.pxs-nopic {flex: 0 0 9.5rem; font-size: 0.75rem; color: #595959; border: 1px dashed rgba(49,51,63,0.25);
   padding: 0.6rem; text-align: center; cursor: help;}
 .pxs-whole summary {cursor: pointer; color: #0b5394; font-size: 0.85rem; margin-top: 0.4rem;}
 </style>
@@ -158,9 +158,19 @@ def _where(document: str, kind: str, page: int | None) -> str:
     return f"{document}, {location_label(kind, page)}"
 
 
-def picture_html(preview: Preview | None, where: str) -> str:
+def picture_alt(result: Result, preview: Preview) -> str:
+    """What the page picture shows, in words: 'Page 6 of Challenges met and lessons learned, the
+    passage marked'. A section's page is the page of its rendition that holds it."""
+    where = location_label(result.kind, result.page) if result.page else f"page {preview.page or 1}"
+    title = result.title or Path(result.document).stem
+    marked = ", the passage marked" if preview.boxes else ""
+    return f"{where[0].upper()}{where[1:]} of {title}{marked}"
+
+
+def picture_html(preview: Preview | None, where: str, alt: str = "") -> str:
     """The page picture with the passage's boxes on it, enlarged on a click; or, without one, a
-    note whose tooltip says why. None: not drawn yet (the list comes first, pictures after)."""
+    note whose tooltip says why. None: not drawn yet (the list comes first, pictures after).
+    `alt` says what the picture shows (`picture_alt`)."""
     if preview is None:
         return '<div class="pxs-nopic" title="The page is being drawn">…</div>'
     if not preview.image_url:
@@ -176,7 +186,7 @@ def picture_html(preview: Preview | None, where: str) -> str:
     )
     return (
         f'<details class="pxs-page"><summary title="{escape(where)}: click to enlarge or shrink">'
-        f'<div class="pxs-pic"><img src="{escape(preview.image_url)}" alt="{escape(where)}" '
+        f'<div class="pxs-pic"><img src="{escape(preview.image_url)}" alt="{escape(alt or where)}" '
         f'loading="lazy">{boxes}</div><div class="pxs-page-caption">{caption}</div></summary></details>'
     )
 
@@ -211,7 +221,8 @@ def card_html(result: Result, open_url: str | None = None, preview: Preview | No
         f'<details class="pxs-whole"><summary>Show the whole passage</summary>'
         f'<div class="pxs-text">{marked_html(result.text, result.highlights, result.terms)}</div></details>'
     )
-    picture = picture_html(preview, _where(result.document, result.kind, result.page)) if with_picture else ""
+    picture = picture_html(preview, _where(result.document, result.kind, result.page),
+                           picture_alt(result, preview) if preview is not None else "") if with_picture else ""
     return (
         f'<div class="pxs-card" data-document="{escape(result.document)}" '
         f'data-passage="{result.chunk_id}" data-page="{result.page or ""}"><div class="pxs-body"><div class="pxs-main">'

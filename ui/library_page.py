@@ -19,12 +19,15 @@ CONFIRM_KEY = "confirm_removal"
 NOTICE_KEY = "library_notice"
 
 
-def length_label(kind: str, pages: int | None) -> str:
-    """'12 pages', '14 slides', '3 sheets', or '' for Word and text files, which have sections instead."""
-    if not pages:
+def length_label(kind: str, pages: int | None, laid_out_pages: int | None = None, sections: int | None = None) -> str:
+    """'12 pages', '14 slides', '3 sheets'; a Word or OpenDocument text its pages as laid out
+    for its page pictures ('5 pages'); a file without pages its sections ('4 sections')."""
+    count, unit = pages, "slide" if kind in SLIDE_KINDS else "sheet" if kind in SHEET_KINDS else "page"
+    if not count:
+        count, unit = (laid_out_pages, "page") if laid_out_pages else (sections, "section")
+    if not count:
         return ""
-    unit = "slide" if kind in SLIDE_KINDS else "sheet" if kind in SHEET_KINDS else "page"
-    return f"{pages} {unit}{'s' if pages != 1 else ''}"
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 def kind_counts(kinds: dict[str, int]) -> str:
@@ -42,41 +45,77 @@ def document_table(documents: list[dict]) -> list[dict]:
         rows.append({
             "Document": d["title"] or Path(d["name"]).stem,
             "Type": kind_label(d["kind"] or ""),
-            "Length": length_label(d["kind"] or "", d["pages"]),
+            "Length": length_label(d["kind"] or "", d["pages"], d.get("laid_out_pages"), d.get("sections")),
             "Passages": d["passages"],
             "Languages": ", ".join(language_name(c) for c in (d["languages"] or "").split(",") if c),
             "Added": (d["added"] or "")[:10],
-            "File": d["name"],  # last: the title says more, and the table may need scrolling
+            "File": d["name"],  # last: the title says more
         })
     return rows
 
 
+# The table wraps its words instead of cutting them; on a narrow screen each document is a block
+# of "Column: value" lines, so no column is cut off or needs scrolling sideways.
+TABLE_CSS = """
+<style>
+.pxs-table {width: 100%; border-collapse: collapse; font-size: 0.9rem; line-height: 1.35;}
+.pxs-table th, .pxs-table td {text-align: left; vertical-align: top; padding: 0.4rem 0.6rem;
+  border-bottom: 1px solid rgba(49,51,63,0.15); overflow-wrap: break-word;}  /* never inside a word that fits */
+.pxs-table th {font-weight: 600; border-bottom-width: 2px;}
+.pxs-table .pxs-number {text-align: right; white-space: nowrap;}
+.pxs-table .pxs-short {white-space: nowrap;}
+.pxs-sr {position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap;}
+@media (max-width: 640px) {
+  .pxs-table thead {position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);}
+  .pxs-table tr {display: block; padding: 0.5rem 0; border-bottom: 1px solid rgba(49,51,63,0.2);}
+  .pxs-table td, .pxs-table .pxs-number {display: block; border: 0; padding: 0.1rem 0; text-align: left;
+    white-space: normal;}
+  .pxs-table td::before {content: attr(data-label) ": "; font-weight: 600;}
+  .pxs-table td:first-child::before {content: none;}
+  .pxs-table td:first-child {font-weight: 600;}
+}
+</style>
+"""
+NUMBER_COLUMNS = {"Passages"}
+SHORT_COLUMNS = {"Length", "Added"}
+
+
+def table_html(rows: list[dict], caption: str) -> str:
+    """`rows` as an HTML table (one line: a line break would end Markdown's HTML block); every
+    value escaped. `caption` names the table for screen readers."""
+    columns = list(rows[0])
+
+    def cell_class(column: str) -> str:
+        return ' class="pxs-number"' if column in NUMBER_COLUMNS else ' class="pxs-short"' if column in SHORT_COLUMNS else ""
+
+    head = "".join(f'<th scope="col"{cell_class(c)}>{escape(c)}</th>' for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{escape(c)}"{cell_class(c)}>{escape(row[c])}</td>' for c in columns) + "</tr>"
+        for row in rows
+    )
+    return (f'<table class="pxs-table"><caption class="pxs-sr">{escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def show_documents(documents: list[dict]) -> None:
+    st.html(TABLE_CSS)
     rows = document_table(documents)
     if not rows:
         st.info("No documents yet. Add some on the Add documents page, or copy files into the library folder and re-index.")
     else:
-        st.dataframe(
-            rows, hide_index=True, width="stretch",
-            height=min(38 + 35 * len(rows), 780),  # the whole list at once, up to about twenty rows
-            column_config={
-                "Document": st.column_config.TextColumn(width="large"),
-                "Length": st.column_config.TextColumn(help="Pages or slides; Word and text files have sections instead"),
-                "Passages": st.column_config.NumberColumn(help="The pieces of text the search looks through"),
-            },
-        )
+        st.markdown(table_html(rows, "The documents of the library"), unsafe_allow_html=True)
+        st.caption("Length: pages, slides or sheets; a Word file's pages as laid out for its pictures; "
+                   "text files and web pages have sections. Passages: the pieces of text the search looks through.")
     duplicates = [d for d in documents if d["status"] == "duplicate"]
     if duplicates:
         st.markdown("**Same content as another document** (searched once, under the first name)")
-        st.dataframe(
-            [{"File": d["name"], "Same as": d["reason"]} for d in duplicates], hide_index=True, width="stretch",
-        )
+        st.markdown(table_html([{"File": d["name"], "Same as": d["reason"]} for d in duplicates],
+                               "Files with the same content as another document"), unsafe_allow_html=True)
     failed = [d for d in documents if d["status"] == "failed"]
     if failed:
         st.markdown("**Could not be read**")
-        st.dataframe(
-            [{"File": d["name"], "Reason": d["reason"]} for d in failed], hide_index=True, width="stretch",
-        )
+        st.markdown(table_html([{"File": d["name"], "Reason": d["reason"]} for d in failed],
+                               "Files that could not be read, and why"), unsafe_allow_html=True)
 
 
 def removal(documents: list[dict], settings) -> None:

@@ -41,8 +41,11 @@ class Preview:
 
 
 def passage_key(result: Result) -> str:
-    """A passage's folder: its page, span and text (chunk ids are not kept across rebuilds)."""
-    digest = hashlib.sha256(f"{result.page}|{result.start}|{result.end}|{result.text}".encode()).hexdigest()
+    """A passage's folder: its page, span and text (chunk ids are not kept across rebuilds), and
+    the version of the marked copy's making (2: the highlight's own appearance and font widths),
+    so a copy made by an earlier version is made again."""
+    made_by = 2
+    digest = hashlib.sha256(f"{made_by}|{result.page}|{result.start}|{result.end}|{result.text}".encode()).hexdigest()
     return digest[:20]
 
 

@@ -19,6 +19,7 @@ from ui.uploads import UPLOAD_TYPES, UPLOADS_FOLDER, SavedUpload, delete_library
 
 log = logging.getLogger("pxs.ui")
 OUTCOMES_KEY = "upload_outcomes"
+ROUND_KEY = "upload_round"  # the uploader's key: a new one empties it once the outcome is shown
 
 
 @dataclass
@@ -63,18 +64,20 @@ def add_documents(files, settings) -> list[UploadOutcome]:
     report = None
     if to_index:
         try:
-            report = resources.index_paths([item.path for _, item in to_index], settings)
+            report = resources.index_paths([item.path for _, item in to_index], settings, chosen=len(files))
         except IndexBusy:
             for position, item in to_index:
                 outcomes[position] = UploadOutcome(
                     item.path.name, "waiting",
-                    f"Saved as {UPLOADS_FOLDER}/{item.path.name}, but another indexing run is busy; "
+                    f"Saved as {item.path.name}, but another indexing run is busy; "
                     "it becomes searchable after the next run (Library → Read new and changed files).",
                 )
     if report is not None:
         failed, duplicates = dict(report.failed), dict(report.duplicates)
         for position, item in to_index:
-            name = item.path.name  # a single file is named by its file name in the index
+            # A single file is named by its file name in the index: the outcome says the name the
+            # cards and the Library will show, not where in the library folder it is kept.
+            name = item.path.name
             # A ZIP package or a mail: its members and attachments are documents named under it.
             documents = {n: c for n, c in report.passages.items() if n == name or n.startswith(name + "/")}
             if documents:
@@ -84,7 +87,7 @@ def add_documents(files, settings) -> list[UploadOutcome]:
                 note = f"; not read: {', '.join(f'{n} ({failed[n]})' for n in unread)}" if unread else ""
                 outcomes[position] = UploadOutcome(
                     name, "added",
-                    f"Added as {UPLOADS_FOLDER}/{name}: {count} passage{'s' if count != 1 else ''}{inside},"
+                    f"Added as {name}: {count} passage{'s' if count != 1 else ''}{inside},"
                     f" ready to search{note}.",
                 )
             elif name in duplicates:
@@ -120,9 +123,13 @@ def main() -> None:
     )
     if not access.changes_allowed(settings, purpose="add documents"):
         return
-    with st.form("upload", clear_on_submit=True, border=True):
+    # The chosen files stay listed while they are added (a form cleared on submit would empty the
+    # list at once); once their outcome is shown, a new uploader (a new key) starts empty.
+    round_key = st.session_state.setdefault(ROUND_KEY, 0)
+    with st.form("upload", border=True):
         files = st.file_uploader(
             "Documents",
+            key=f"upload-files-{round_key}",
             type=list(UPLOAD_TYPES),
             accept_multiple_files=True,
             max_upload_size=settings.upload_max_mb,
@@ -139,6 +146,9 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - a sentence for the user, the traceback for the log
                 log.exception("upload failed")  # the details (server paths) stay in the log
                 st.error(f"The files could not be added ({type(exc).__name__}). Please try again.")
+            else:
+                st.session_state[ROUND_KEY] = round_key + 1
+                st.rerun()
     if st.session_state.get(OUTCOMES_KEY):
         show_outcomes(st.session_state[OUTCOMES_KEY])
 
