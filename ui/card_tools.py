@@ -69,11 +69,9 @@ def copy_buttons(citation: Cited) -> None:
     """"Copy citation" and "Copy as Markdown", each putting the citation on the clipboard."""
     import json
 
-    import streamlit.components.v1 as components
-
     data = json.dumps({"text": citation.as_text(), "markdown": citation.as_markdown()})
     # Inside <script>, "<" could close the tag: written as its JSON escape, which reads the same.
-    components.html(COPY_HTML.replace("__CITATION__", data.replace("<", "\\u003c")), height=40)
+    st.iframe(COPY_HTML.replace("__CITATION__", data.replace("<", "\\u003c")), height=40)
 
 
 def collection_choice(settings) -> None:

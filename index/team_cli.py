@@ -1,0 +1,76 @@
+"""`python -m index collections|feedback`: the team's kept passages and verdicts on the command line.
+
+    python -m index collections --json
+    python -m index collections --export "Market consultation memo" --format docx --out memo.docx
+    python -m index feedback --json > judged.jsonl && python bench/eval.py --gold judged.jsonl
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from . import collections, feedback
+from .citation import place
+from .export import FORMATS, export
+
+
+def add_commands(commands, index_option) -> None:
+    """The subcommands' arguments, on the parser of `python -m index`."""
+    kept = commands.add_parser("collections", help="the collections of kept passages; export one")
+    kept.add_argument("--export", metavar="NAME", help="the collection to export")
+    kept.add_argument("--format", choices=tuple(FORMATS), default="docx", help="docx (default), md or csv")
+    kept.add_argument("--out", type=Path, help="the file to write (default: the collection's name, in this folder)")
+    kept.add_argument("--json", action="store_true", help="one JSON object: each collection with its passages")
+    judged = commands.add_parser("feedback", help="the questions the team judged, as a test set")
+    judged.add_argument("--json", action="store_true",
+                        help="one question per line in the format of questions_dev.jsonl (for bench/eval.py --gold)")
+    for sub in (kept, judged):
+        index_option(sub)
+
+
+def run(args, settings) -> int:
+    if args.command == "collections":
+        return _collections(args, settings.index_dir)
+    return _feedback(args, settings.index_dir)
+
+
+def _collections(args, index_dir: Path) -> int:
+    found = dict(collections.names(index_dir))
+    if args.export:
+        name = " ".join(args.export.split())
+        if name not in found:
+            print(f"error: no collection named {name!r} (there are: {', '.join(found) or 'none'})", file=sys.stderr)
+            return 2
+        out = args.out or Path(f"{re.sub(r'[^A-Za-z0-9_-]+', '-', name).strip('-') or 'collection'}.{args.format}")
+        out.write_bytes(export(name, collections.kept(index_dir, name), args.format))
+        print(json.dumps({"collection": name, "format": args.format, "file": str(out)}) if args.json else f"wrote {out}")
+        return 0
+    if args.json:
+        print(json.dumps({"collections": [
+            {"name": name, "passages": [asdict(p) for p in collections.kept(index_dir, name)]} for name in found
+        ]}, ensure_ascii=False))
+        return 0
+    if not found:
+        print("no collections yet: press Keep under a result in the app")
+    for name, count in found.items():
+        print(f"{name} ({count} passage{'s' if count != 1 else ''})")
+        for number, p in enumerate(collections.kept(index_dir, name), 1):
+            gone = "  [no longer in the library]" if not p.in_library else ""
+            print(f"  {number}. {p.document}, {place(p.kind, p.page)}{gone}: {p.quotation[:120]}")
+    return 0
+
+
+def _feedback(args, index_dir: Path) -> int:
+    judged = feedback.judged_questions(index_dir)
+    if args.json:
+        for item in judged:
+            print(json.dumps(item, ensure_ascii=False))
+        return 0
+    print(f"{len(judged)} judged question{'s' if len(judged) != 1 else ''}")
+    for item in judged:
+        pages = "; ".join(f"{r['doc']} p.{r['page']}" for r in item["relevant"])
+        print(f"- {item['question']}\n    answered by {pages}")
+    return 0
