@@ -38,6 +38,12 @@ def verdict(index_dir: Path, question: str, document: str, page: int | None) -> 
     return None if row is None else bool(row[0])
 
 
+def count(index_dir: Path) -> int:
+    """How many verdicts the team has recorded (changes whenever one is added)."""
+    with teamwork.connect(index_dir) as db:
+        return db.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+
+
 def judged_questions(index_dir: Path) -> list[dict]:
     """Each question with at least one page judged to answer it, as questions_dev.jsonl holds
     them: id, question, category, relevant [{doc, page}] (the latest verdict on each page wins),

@@ -163,6 +163,9 @@ def test_a_verdict_is_recorded_exported_and_scored_by_the_benchmark(library, bro
         tools = tools_of(page, card.get_attribute("data-passage"))
         tools.get_by_role("button", name="Answers my question").click()
         expect(tools.get_by_text("Your team's verdict: answers the question")).to_be_visible()
+        page.get_by_role("link", name="Library").click()
+        expect(page.get_by_text(re.compile(r"^Your team has judged 1 question: the right page first for 100 %, "
+                                           r"in the top five for 100 %"))).to_be_visible()
 
     exported = subprocess.run([sys.executable, "-m", "index", "feedback", "--json", "--index", str(library.index_dir)],
                               cwd=ROOT, capture_output=True, text=True, check=True).stdout
