@@ -1,5 +1,5 @@
-"""`python -m index search|stats|check|browse|collections|feedback`: query and inspect an index
-from the command line (the last two: the team's kept passages and verdicts, index/team_cli.py).
+"""`python -m index search|stats|check|browse|collections|feedback|watch`: query and inspect an index
+from the command line (the last three: the team's kept passages, verdicts and watched questions, index/team_cli.py).
 
     python -m index search "how did they run the market consultation?" -k 5 --json
     python -m index search --queries questions.txt --json
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         return check_main(settings, repair=args.repair, as_json=args.json)
     if args.command == "browse":
         return _browse(args, settings)
-    if args.command in ("collections", "feedback"):
+    if args.command in ("collections", "feedback", "watch"):
         from index.team_cli import run
 
         return run(args, settings)

@@ -14,7 +14,7 @@ from . import teamwork
 from .filters import Filters
 
 
-def _filters_json(filters: Filters | None) -> str:
+def filters_json(filters: Filters | None) -> str:
     return json.dumps({k: v for k, v in asdict(filters or Filters()).items() if v}, sort_keys=True)
 
 
@@ -23,7 +23,7 @@ def record(index_dir: Path, question: str, filters: Filters | None, result, answ
     with teamwork.connect(index_dir) as db:
         db.execute(
             "INSERT INTO verdicts (question, filters, document, page, passage, answers, time) VALUES (?,?,?,?,?,?,?)",
-            (" ".join(question.split()), _filters_json(filters), result.document, result.page, result.text,
+            (" ".join(question.split()), filters_json(filters), result.document, result.page, result.text,
              int(answers), teamwork.now()),
         )
 

@@ -1,8 +1,10 @@
-"""`python -m index collections|feedback`: the team's kept passages and verdicts on the command line.
+"""`python -m index collections|feedback|watch`: the team's kept passages, verdicts and watched
+questions on the command line.
 
     python -m index collections --json
     python -m index collections --export "Market consultation memo" --format docx --out memo.docx
     python -m index feedback --json > judged.jsonl && python bench/eval.py --gold judged.jsonl
+    python -m index watch --json
 """
 from __future__ import annotations
 
@@ -27,14 +29,35 @@ def add_commands(commands, index_option) -> None:
     judged = commands.add_parser("feedback", help="the questions the team judged, as a test set")
     judged.add_argument("--json", action="store_true",
                         help="one question per line in the format of questions_dev.jsonl (for bench/eval.py --gold)")
-    for sub in (kept, judged):
+    watching = commands.add_parser("watch", help="the watched questions and the passages new in their top ten")
+    watching.add_argument("--json", action="store_true", help="one JSON object per watched question and line")
+    for sub in (kept, judged, watching):
         index_option(sub)
 
 
 def run(args, settings) -> int:
     if args.command == "collections":
         return _collections(args, settings.index_dir)
+    if args.command == "watch":
+        return _watch(args, settings.index_dir)
     return _feedback(args, settings.index_dir)
+
+
+def _watch(args, index_dir: Path) -> int:
+    from .watch import watched
+
+    found = watched(index_dir)
+    if args.json:
+        for item in found:
+            print(json.dumps(asdict(item), ensure_ascii=False))
+        return 0
+    if not found:
+        print("no watched questions: press 'Watch this question' on the Ask page")
+    for item in found:
+        print(f"{item.question}  (watched since {item.since[:10]}; {len(item.new)} new passage{'s' if len(item.new) != 1 else ''})")
+        for new in item.new:
+            print(f"  new on {new.first_seen[:10]}: {new.document}, {'section' if new.page is None else f'p. {new.page}'}")
+    return 0
 
 
 def _collections(args, index_dir: Path) -> int:

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS watched_seen (
     watch_id INTEGER NOT NULL REFERENCES watched(id) ON DELETE CASCADE,
     document TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    page INTEGER,
+    page INTEGER NOT NULL,          -- -1 for a section (a primary key's NULLs would repeat)
     first_seen TEXT NOT NULL,       -- the run that first put it in the top 10
     new INTEGER NOT NULL,           -- 1: not there when the question was watched
     PRIMARY KEY (watch_id, document, sha256, page)

@@ -101,3 +101,23 @@ def test_feedback_exports_the_pages_judged_to_answer_in_the_dev_set_format(team)
                        "relevant": [{"doc": "vienna.pdf", "page": 3}], "filters": {"kinds": ["pdf"]}}]
     scores = feedback.team_scores(searcher, settings.index_dir)
     assert (scores.questions, scores.first, scores.top_five) == (1, 1.0, 1.0)
+
+
+def test_a_watched_question_flags_a_passage_uploaded_after_it_was_watched_and_not_before(team):
+    from index import update, watch
+
+    settings, searcher = team
+    question = "Which city bought electric trams with its neighbours?"
+    watch.watch(settings.index_dir, searcher, question, None)
+    update([settings.library_dir], settings)  # a run that changes nothing flags nothing
+    (watched,) = watch.watched(settings.index_dir)
+    assert watched.new == []
+
+    make_pdf(settings.library_dir / "uploads" / "trams.pdf",
+             ["Joint procurement of trams. Porto and two neighbouring cities bought electric trams together."])
+    update([settings.library_dir], settings)
+
+    (watched,) = watch.watched(settings.index_dir)
+    assert [(n.document, n.page) for n in watched.new] == [("uploads/trams.pdf", 1)]
+    listed = [json.loads(line) for line in cli(settings, "watch", "--json").splitlines()]
+    assert [(n["document"], n["page"]) for n in listed[0]["new"]] == [("uploads/trams.pdf", 1)]

@@ -179,3 +179,31 @@ def test_a_verdict_is_recorded_exported_and_scored_by_the_benchmark(library, bro
          "--index", str(library.index_dir), "--no-plain"],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert re.search(r"default odd half hit@1=1\.0000 hit@5=1\.0000", scored), scored
+
+
+def test_a_watched_question_shows_the_passage_of_a_document_added_after_it(library, browser, tmp_path):
+    from datetime import datetime, timezone
+
+    from index import update
+
+    question = "Which city bought electric trams with its neighbours?"
+    today = datetime.now(timezone.utc)
+    since = f"since {today.day} {today.strftime('%B')}"
+    with app(library, tmp_path / "streamlit.log") as url:
+        page = new_page(browser)
+        page.goto(url)
+        ask(page, question)
+        page.get_by_role("button", name="Watch this question").click()
+        expect(page.get_by_text(f"Watched. 0 new passages {since}.")).to_be_visible()
+
+        make_pdf(library.library_dir / "uploads" / "porto-trams.pdf",
+                 ["Joint procurement of trams. Porto and two neighbouring cities bought electric trams together."])
+        update([library.library_dir], library)  # an indexing run, as an upload makes one
+
+        page.get_by_role("link", name="Watched").click()
+        watched = page.locator("[class*='st-key-watched-']")
+        expect(watched).to_contain_text(f"1 new passage {since}: uploads/porto-trams.pdf, page 1.")
+        page.screenshot(path=str(tmp_path / "watched.png"), full_page=True)
+        watched.get_by_role("link", name="Ask it now").click()
+        expect(page.locator(FRESH).get_by_text(f"Watched. 1 new passage {since}: uploads/porto-trams.pdf, page 1."))\
+            .to_be_visible()

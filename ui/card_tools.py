@@ -128,3 +128,38 @@ def render(result: Result, question: str, filters: Filters, settings) -> None:
                       help="Tell the team this page does not answer the question; it does not change the ranking")
             if said is not None:
                 st.caption("Your team's verdict: " + ("answers the question" if said else "not this"))
+
+
+def day(iso: str) -> str:
+    """'3 December' from an ISO time."""
+    from datetime import datetime
+
+    when = datetime.fromisoformat(iso)
+    return f"{when.day} {when.strftime('%B')}"
+
+
+def new_passages_line(found) -> str:
+    """'2 new passages since 3 December: report.pdf page 4; …' for a watched question."""
+    count = len(found.new)
+    line = f"{count} new passage{'s' if count != 1 else ''} since {day(found.since)}"
+    if found.new:
+        line += ": " + "; ".join(
+            f"{n.document}, {'section' if n.page is None else f'page {n.page}'}" for n in found.new[:5]
+        ) + (" …" if count > 5 else "")
+    return line
+
+
+def watch_line(question: str, filters: Filters, searcher, settings) -> None:
+    """Above the cards: "Watch this question", or, when it is watched, what is new since."""
+    from index import watch
+
+    found = watch.find(settings.index_dir, question, filters)
+    with st.container(horizontal=True, vertical_alignment="center", key="watch-line"):
+        if found is None:
+            st.button("Watch this question", icon=":material/notifications:", key="watch",
+                      on_click=watch.watch, args=(settings.index_dir, searcher, question, filters),
+                      help="Ask it again after every indexing run and flag the passages new in its top ten")
+        else:
+            st.caption(f"Watched. {new_passages_line(found)}.")
+            st.button("Stop watching", icon=":material/notifications_off:", key="unwatch",
+                      on_click=watch.unwatch, args=(settings.index_dir, found.id))

@@ -110,6 +110,7 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
         st.session_state[FOCUS_QUESTION] = question
         st.session_state[cards.FOCUS] = {}
     card_tools.collection_choice(settings)
+    card_tools.watch_line(question, filters, searcher, settings)
     pictures = []
     for result in results:
         pictures.append(cards.render_result(result, searcher, settings))
