@@ -207,3 +207,23 @@ def test_a_watched_question_shows_the_passage_of_a_document_added_after_it(libra
         watched.get_by_role("link", name="Ask it now").click()
         expect(page.locator(FRESH).get_by_text(f"Watched. 1 new passage {since}: uploads/porto-trams.pdf, page 1."))\
             .to_be_visible()
+
+
+def test_a_foreign_passage_shows_its_procurement_terms_from_the_glossary(library, browser, tmp_path):
+    from index import update
+
+    make_pdf(library.library_dir / "torino-disciplinare.pdf", [
+        "Disciplinare di gara. Procedura aperta per la fornitura di stent metallici.",
+        "Garanzia provvisoria. L'offerta è corredata da una garanzia provvisoria pari al 2 per cento del valore "
+        "del lotto. Le microimprese e le piccole e medie imprese beneficiano di una riduzione del 50 per cento.",
+    ])
+    update([library.library_dir], library)
+    with app(library, tmp_path / "streamlit.log") as url:
+        page = new_page(browser)
+        page.goto(url)
+        ask(page, "How big is the bid bond in the Turin stent tender?")
+        card = card_of(page, "torino-disciplinare.pdf", 2)
+        terms = tools_of(page, card.get_attribute("data-passage")).get_by_text(
+            re.compile(r"^Procurement terms in this Italian passage, in English from the app's glossary"))
+        expect(terms).to_contain_text("Garanzia provvisoria — bid bond")
+        terms.screenshot(path=str(tmp_path / "glosses.png"))

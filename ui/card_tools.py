@@ -11,6 +11,7 @@ import streamlit as st
 
 from index import Filters, Result
 from index.citation import Cited
+from ui.escaping import escape
 
 # The app's pages other than Ask, by their URL path: a page's address minus this is the app's.
 PAGE_PATHS = ("browse", "add", "library", "collections", "watched")
@@ -74,6 +75,25 @@ def copy_buttons(citation: Cited) -> None:
     st.iframe(COPY_HTML.replace("__CITATION__", data.replace("<", "\\u003c")), height=40)
 
 
+# At most this many glosses under a card: the terms of its marked sentences, in their order.
+GLOSSES_SHOWN = 6
+
+
+def terms_line(result: Result, question: str) -> None:
+    """Under a passage in another language than the question: its procurement terms with the
+    glossary's equivalents ("garanzia provvisoria — bid bond"), said to be the glossary's."""
+    from index.glosses import glosses, question_language
+
+    from .cards import language_name
+
+    reader = question_language(question)
+    found = glosses(result.text, result.highlights, result.language, reader)[:GLOSSES_SHOWN]
+    if found:
+        terms = " · ".join(f"{escape(g.term)} — {escape(g.equivalent)}" for g in found)
+        st.caption(f"Procurement terms in this {language_name(result.language)} passage, in "
+                   f"{language_name(reader)} from the app's glossary (not a translation): {terms}")
+
+
 def collection_choice(settings) -> None:
     """In the sidebar: the collection "Keep" adds to, an existing one or a new name."""
     from index import collections
@@ -109,6 +129,7 @@ def render(result: Result, question: str, filters: Filters, settings) -> None:
 
     key = result.chunk_id
     with st.container(key=f"tools-{key}"):
+        terms_line(result, question)
         copy_buttons(cited(result, question))
         with st.container(horizontal=True, vertical_alignment="center"):
             collection = keeping_into()
