@@ -79,6 +79,24 @@ def connect(index_dir: Path) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
+def carry_over(old_index_dir: Path, new_index_dir: Path) -> bool:
+    """Bring the team's store from an index set aside into its replacement (a rebuild renames
+    the whole index folder); True when there was one. SQLite's backup API: a consistent copy
+    even with its write-ahead log beside it."""
+    old = Path(old_index_dir) / TEAM_DB
+    if not old.exists():
+        return False
+    Path(new_index_dir).mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(old)
+    target = sqlite3.connect(Path(new_index_dir) / TEAM_DB)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return True
+
+
 def indexed_files(index_dir: Path) -> set[tuple[str, str]]:
     """(name, sha256) of every document the library holds now: what kept passages are checked
     against. Empty when there is no index."""

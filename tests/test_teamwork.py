@@ -121,3 +121,15 @@ def test_a_watched_question_flags_a_passage_uploaded_after_it_was_watched_and_no
     assert [(n.document, n.page) for n in watched.new] == [("uploads/trams.pdf", 1)]
     listed = [json.loads(line) for line in cli(settings, "watch", "--json").splitlines()]
     assert [(n["document"], n["page"]) for n in listed[0]["new"]] == [("uploads/trams.pdf", 1)]
+
+
+def test_the_teams_store_comes_along_when_a_damaged_index_is_set_aside(tmp_path):
+    from index import collections, teamwork
+    from index.results import Result
+
+    old, new = tmp_path / "index.damaged", tmp_path / "index"
+    passage = Result(rank=1, score=1.0, document="a.pdf", page=2, heading="", text="Forty suppliers came.",
+                     kind="pdf", sha256="abc")
+    collections.keep(old, "Memo", passage, "who came?")
+    assert teamwork.carry_over(old, new)
+    assert [p.text for p in collections.kept(new, "Memo")] == ["Forty suppliers came."]
