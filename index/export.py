@@ -1,15 +1,12 @@
 """A collection as a file a memo can start from: Word (DOCX), Markdown or CSV.
 
 Each passage: a heading, its quotation, its citation (with the app's link), its note, and a
-line when its document is no longer in the library. Word files can carry each page's picture
-with the passage marked (`pictures`: passage -> PNG bytes, made by the caller).
+line when its document is no longer in the library.
 """
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
-
 from .citation import place
 from .collections import Kept
 
@@ -22,10 +19,10 @@ def heading(passage: Kept) -> str:
     return f"{passage.title}, {place(passage.kind, passage.page)}"
 
 
-def export(name: str, passages: list[Kept], kind: str, picture: Callable[[Kept], bytes | None] | None = None) -> bytes:
+def export(name: str, passages: list[Kept], kind: str) -> bytes:
     """The collection `name` as a file of `kind` (one of FORMATS)."""
     if kind == "docx":
-        return as_docx(name, passages, picture)
+        return as_docx(name, passages)
     if kind == "md":
         return as_markdown(name, passages).encode("utf-8")
     if kind == "csv":
@@ -58,9 +55,8 @@ def as_csv(passages: list[Kept]) -> str:
     return out.getvalue()
 
 
-def as_docx(name: str, passages: list[Kept], picture: Callable[[Kept], bytes | None] | None = None) -> bytes:
+def as_docx(name: str, passages: list[Kept]) -> bytes:
     from docx import Document
-    from docx.shared import Cm
 
     document = Document()
     document.add_heading(name, level=0)
@@ -75,9 +71,6 @@ def as_docx(name: str, passages: list[Kept], picture: Callable[[Kept], bytes | N
             document.add_paragraph(f"Note: {passage.note}")
         if not passage.in_library:
             document.add_paragraph(GONE).runs[0].italic = True
-        image = picture(passage) if picture else None
-        if image:
-            document.add_picture(io.BytesIO(image), width=Cm(12))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

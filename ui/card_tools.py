@@ -66,13 +66,18 @@ for (const form of ["text", "markdown"]) {
 </script></body></html>"""
 
 
-def copy_buttons(citation: Cited) -> None:
-    """"Copy citation" and "Copy as Markdown", each putting the citation on the clipboard."""
+def copy_html(citation: Cited) -> str:
+    """The copy buttons' page, the citation in its script as JSON."""
     import json
 
     data = json.dumps({"text": citation.as_text(), "markdown": citation.as_markdown()})
     # Inside <script>, "<" could close the tag: written as its JSON escape, which reads the same.
-    st.iframe(COPY_HTML.replace("__CITATION__", data.replace("<", "\\u003c")), height=40)
+    return COPY_HTML.replace("__CITATION__", data.replace("<", "\\u003c"))
+
+
+def copy_buttons(citation: Cited) -> None:
+    """"Copy citation" and "Copy as Markdown", each putting the citation on the clipboard."""
+    st.iframe(copy_html(citation), height=40)
 
 
 # At most this many glosses under a card: the terms of its marked sentences, in their order.
