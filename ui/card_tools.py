@@ -125,7 +125,8 @@ def _judge(result: Result, question: str, filters: Filters, settings, answers: b
 
 
 def keeping_into() -> str:
-    return " ".join((st.session_state.get(KEEP_INTO) or DEFAULT_COLLECTION).split()) or DEFAULT_COLLECTION
+    """The collection chosen in the sidebar, as the store names it (at most 200 characters)."""
+    return " ".join((st.session_state.get(KEEP_INTO) or DEFAULT_COLLECTION).split())[:200] or DEFAULT_COLLECTION
 
 
 def render(result: Result, question: str, filters: Filters, settings) -> None:
