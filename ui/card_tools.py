@@ -38,14 +38,15 @@ def cited(result: Result, question: str) -> Cited:
 
 # Streamlit's own copy button (st.code's) shows only under a mouse pointer: a keyboard never
 # reaches it. These are plain buttons in a component frame, which Streamlit lets write to the
-# clipboard; each says "Copied" aloud (a live region) when it has.
+# clipboard; each says "Copied" on itself for a moment, and aloud (a live region), when it has.
 COPY_HTML = """<!doctype html><html lang="en"><head><style>
 body {margin: 0; font-family: "Source Sans Pro", "Source Sans 3", sans-serif; font-size: 14px;}
 button {font: inherit; color: #31333f; background: #fff; border: 1px solid rgba(49,51,63,0.3);
   border-radius: 0.5rem; padding: 0.3rem 0.75rem; margin: 2px 0.4rem 2px 2px; cursor: pointer;}
 button:hover {border-color: #ff4b4b; color: #ff4b4b;}
 button:focus-visible {outline: 2px solid #0b5394; outline-offset: 1px;}
-#said {color: #1b6e20;}
+button.done {border-color: #1b6e20; color: #1b6e20;}
+#said {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;}
 </style></head><body>
 <button type="button" id="text" title="Quotation, title, file, page and the app's link, as plain text">Copy citation</button>
 <button type="button" id="markdown" title="The same, as Markdown">Copy as Markdown</button>
@@ -53,13 +54,18 @@ button:focus-visible {outline: 2px solid #0b5394; outline-offset: 1px;}
 <script>
 const citation = __CITATION__;
 for (const form of ["text", "markdown"]) {
-  document.getElementById(form).addEventListener("click", async () => {
+  const button = document.getElementById(form), label = button.textContent;
+  button.addEventListener("click", async () => {
     const said = document.getElementById("said");
     try {
       await navigator.clipboard.writeText(citation[form]);
       said.textContent = "Copied";
+      button.textContent = "Copied ✓";
+      button.classList.add("done");
+      setTimeout(() => { button.textContent = label; button.classList.remove("done"); }, 2500);
     } catch (error) {
       said.textContent = "Your browser did not allow copying";
+      button.textContent = "Copying not allowed";
     }
   });
 }
@@ -77,7 +83,7 @@ def copy_html(citation: Cited) -> str:
 
 def copy_buttons(citation: Cited) -> None:
     """"Copy citation" and "Copy as Markdown", each putting the citation on the clipboard."""
-    st.iframe(copy_html(citation), height=40)
+    st.iframe(copy_html(citation), height=40)  # one line, down to a phone's 320 pixels
 
 
 # At most this many glosses under a card: the terms of its marked sentences, in their order.
