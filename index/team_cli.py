@@ -25,6 +25,7 @@ def add_commands(commands, index_option) -> None:
     kept.add_argument("--export", metavar="NAME", help="the collection to export")
     kept.add_argument("--format", choices=tuple(FORMATS), default="docx", help="docx (default), md or csv")
     kept.add_argument("--out", type=Path, help="the file to write (default: the collection's name, in this folder)")
+    kept.add_argument("--pictures", action="store_true", help="docx: each page's picture with the passage marked")
     kept.add_argument("--json", action="store_true", help="one JSON object: each collection with its passages")
     judged = commands.add_parser("feedback", help="the questions the team judged, as a test set")
     judged.add_argument("--json", action="store_true",
@@ -68,7 +69,14 @@ def _collections(args, index_dir: Path) -> int:
             print(f"error: no collection named {name!r} (there are: {', '.join(found) or 'none'})", file=sys.stderr)
             return 2
         out = args.out or Path(f"{re.sub(r'[^A-Za-z0-9_-]+', '-', name).strip('-') or 'collection'}.{args.format}")
-        out.write_bytes(export(name, collections.kept(index_dir, name), args.format))
+        picture = None
+        if args.pictures:
+            from .export import page_picture
+            from .teamwork import file_path
+
+            def picture(passage):
+                return page_picture(index_dir, passage, file_path(index_dir, passage.document, passage.sha256))
+        out.write_bytes(export(name, collections.kept(index_dir, name), args.format, picture))
         print(json.dumps({"collection": name, "format": args.format, "file": str(out)}) if args.json else f"wrote {out}")
         return 0
     if args.json:

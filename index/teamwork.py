@@ -97,6 +97,20 @@ def carry_over(old_index_dir: Path, new_index_dir: Path) -> bool:
     return True
 
 
+def file_path(index_dir: Path, name: str, sha256: str) -> Path | None:
+    """Where the library's file `name` with this content is on disk, while the index holds it."""
+    path = Path(index_dir) / DB_NAME
+    if not path.exists():
+        return None
+    library = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = library.execute("SELECT path FROM files WHERE name = ? AND sha256 = ? AND status = 'indexed'",
+                              (name, sha256)).fetchone()
+    finally:
+        library.close()
+    return Path(row[0]) if row else None
+
+
 def indexed_files(index_dir: Path) -> set[tuple[str, str]]:
     """(name, sha256) of every document the library holds now: what kept passages are checked
     against. Empty when there is no index."""
@@ -110,4 +124,4 @@ def indexed_files(index_dir: Path) -> set[tuple[str, str]]:
         library.close()
 
 
-__all__ = ["TEAM_DB", "connect", "indexed_files", "now"]
+__all__ = ["TEAM_DB", "carry_over", "connect", "file_path", "indexed_files", "now"]

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+import docx
 import pytest
 
 import settings as config
@@ -81,6 +82,10 @@ def test_collections_export_as_markdown_and_csv_in_the_order_chosen(team, tmp_pa
     cli(settings, "collections", "--export", "Memo", "--format", "csv", "--out", str(tmp_path / "memo.csv"))
     rows = list(csv.DictReader(io.StringIO((tmp_path / "memo.csv").read_text(encoding="utf-8-sig"))))
     assert [(r["where"], r["in library"]) for r in rows] == [("page 3", "yes"), ("page 2", "yes")]
+
+    cli(settings, "collections", "--export", "Memo", "--pictures", "--out", str(tmp_path / "memo.docx"))
+    word = docx.Document(str(tmp_path / "memo.docx"))
+    assert len(word.inline_shapes) == 2  # each page's picture, the passage marked on it
 
     listed = json.loads(cli(settings, "collections", "--json"))
     assert [[p["page"] for p in c["passages"]] for c in listed["collections"]] == [[3, 2]]

@@ -12,8 +12,9 @@ import streamlit as st
 
 from index import collections
 from index.citation import place
-from index.export import FORMATS, GONE, export
-from ui import resources
+from index.export import FORMATS, GONE, export, page_picture
+from index.teamwork import file_path
+from ui import resources, source_files
 from ui.escaping import escape
 
 CHOSEN = "collection"  # the widget key doubles as the URL parameter: a collection can be linked
@@ -24,6 +25,16 @@ def file_name(name: str, kind: str) -> str:
     """A download's name made from the collection's: letters, digits and dashes only."""
     stem = re.sub(r"[^\w-]+", "-", name, flags=re.ASCII).strip("-").lower() or "collection"
     return f"{stem[:60]}.{kind}"
+
+
+def page_picture_of(passage, settings) -> bytes | None:
+    """A kept passage's page picture for the Word export, its file read under the library's link rule."""
+    path = file_path(settings.index_dir, passage.document, passage.sha256)
+    try:
+        real = source_files.readable(path, settings.library_dir, settings.index_dir) if path else None
+    except source_files.Refused:
+        return None
+    return page_picture(settings.index_dir, passage, real)
 
 
 def _note_changed(index_dir, kept_id: int) -> None:
@@ -63,10 +74,16 @@ def main() -> None:
     if name not in counts:
         return
     passages = collections.kept(settings.index_dir, name)
+    pictures = st.checkbox("Word: with each page's picture, the passage marked", key="export-pictures")
+    if pictures:
+        st.caption("The Word file takes a moment longer: each page is drawn when you export.")
     with st.container(horizontal=True):
         for kind in FORMATS:
+            picture = (lambda p: page_picture_of(p, settings)) if pictures and kind == "docx" else None
             st.download_button(
-                f"Export as {FORMAT_LABELS[kind]}", data=lambda kind=kind: export(name, collections.kept(settings.index_dir, name), kind),
+                f"Export as {FORMAT_LABELS[kind]}",
+                # Made only when clicked: pictures take a moment per page.
+                data=lambda kind=kind, picture=picture: export(name, collections.kept(settings.index_dir, name), kind, picture),
                 file_name=file_name(name, kind), mime=FORMATS[kind], key=f"export-{kind}",
                 on_click="ignore", icon=":material/download:",
             )
