@@ -1,4 +1,5 @@
-"""`python -m index search|stats|check|browse`: query and inspect an index from the command line.
+"""`python -m index search|stats|check|browse|collections|feedback|watch`: query and inspect an index
+from the command line (the last three: the team's kept passages, verdicts and watched questions, index/team_cli.py).
 
     python -m index search "how did they run the market consultation?" -k 5 --json
     python -m index search --queries questions.txt --json
@@ -42,8 +43,14 @@ def _parse(argv):
     browse.add_argument("--topic", action="append", help="a topic: pcp, green_social, ... (repeatable)")
     browse.add_argument("--best", type=int, default=3, help="best pages per document (default 3)")
     browse.add_argument("--json", action="store_true", help="one JSON object: counts and documents")
-    for sub in (search, stats, check, browse):
+    def index_option(sub):
         sub.add_argument("--index", type=Path, help="index directory (default: .index/ or $PXS_INDEX)")
+
+    for sub in (search, stats, check, browse):
+        index_option(sub)
+    from index.team_cli import add_commands
+
+    add_commands(commands, index_option)
     return parser.parse_args(argv)
 
 
@@ -141,6 +148,10 @@ def main(argv=None) -> int:
         return check_main(settings, repair=args.repair, as_json=args.json)
     if args.command == "browse":
         return _browse(args, settings)
+    if args.command in ("collections", "feedback", "watch"):
+        from index.team_cli import run
+
+        return run(args, settings)
     questions = _questions(args, settings) if args.command == "search" else []
     if questions is None:
         return 2

@@ -13,6 +13,7 @@ uninterrupted one.
 """
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from collections.abc import Callable
@@ -400,9 +401,16 @@ def update(
             f"another indexing run is writing to {settings.index_dir}; try again when it has finished"
         ) from None
     try:
-        return _Run(settings, progress, milestone).run([Path(p) for p in paths])
+        report = _Run(settings, progress, milestone).run([Path(p) for p in paths])
     finally:
         lock.release()
+    from .watch import after_run
+
+    try:
+        after_run(settings)  # the team's watched questions asked again on what this run changed
+    except Exception:  # noqa: BLE001 - the run itself succeeded; a watch is no reason to fail it
+        logging.getLogger("pxs.index").exception("the watched questions could not be re-run")
+    return report
 
 
 def remove_documents(paths: list[Path], settings: config.Settings | None = None) -> list[str]:

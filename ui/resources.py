@@ -326,4 +326,7 @@ def rebuild_index(settings: config.Settings) -> None:
         aside = index_dir.with_name(f"{index_dir.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
         index_dir.rename(aside)
         log.warning("damaged index moved to %s", aside)
+        from index.teamwork import carry_over
+
+        carry_over(aside, index_dir)  # the team's collections, verdicts and watches are no copy of the documents
     first_start(settings)

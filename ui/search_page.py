@@ -12,7 +12,7 @@ import streamlit as st
 
 from index import Filters, IndexUnavailable
 from index.question import too_long
-from ui import cards, resources
+from ui import card_tools, cards, resources
 from ui.escaping import escape
 
 log = logging.getLogger("pxs.ui")
@@ -109,9 +109,12 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
     if st.session_state.get(FOCUS_QUESTION) != question:  # steps within a document belong to one question
         st.session_state[FOCUS_QUESTION] = question
         st.session_state[cards.FOCUS] = {}
+    card_tools.collection_choice(settings)
+    card_tools.watch_line(question, filters, searcher, settings)
     pictures = []
     for result in results:
         pictures.append(cards.render_result(result, searcher, settings))
+        card_tools.render(result, question, filters, settings)
     for draw_picture in pictures:
         draw_picture()
 
