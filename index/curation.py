@@ -121,7 +121,27 @@ def library_metadata(connection: sqlite3.Connection) -> list[dict]:
     return documents
 
 
+def corrections_stamp(connection: sqlite3.Connection) -> str:
+    """A value that changes with every correction kept (for caches of what corrections change)."""
+    tables = {name for (name,) in connection.execute(
+        "SELECT name FROM sqlite_master WHERE name IN ('metadata_corrections', 'label_corrections')")}
+    if len(tables) < 2:
+        return ""
+    return "|".join(str(connection.execute(f"SELECT COUNT(*), MAX(updated) FROM {table}").fetchone())
+                    for table in ("metadata_corrections", "label_corrections"))
+
+
 # -- labels -------------------------------------------------------------------------------------
+def page_labels_of(connection: sqlite3.Connection, sha256: str) -> dict[int | None, list[str]]:
+    """Page -> its labels (found, or as corrected), best first, for the document with this content."""
+    ensure_schema(connection)
+    pages: dict[int | None, list[str]] = {}
+    for page, key in connection.execute(
+            "SELECT page, label FROM page_labels WHERE sha256 = ? ORDER BY page, score DESC", (sha256,)):
+        pages.setdefault(page, []).append(key)
+    return pages
+
+
 def correct_labels(connection: sqlite3.Connection, sha256: str, page: int | None, group: str, keys: list[str],
                    known: set[str] | None = None) -> None:
     """The curator's labels of one group for one page (None: the whole document); [] says none.
