@@ -68,6 +68,11 @@ def test_a_curators_country_and_stage_reach_ask_and_browse_and_survive_a_rename(
     cards = ask(page, "school meals market consultation")
     expect(cards.first).to_have_attribute("data-document", SPANISH)
     expect(page.locator(f"{FRESH} .pxs-card[data-document='{ITALIAN}']")).to_have_count(0)
+    page.get_by_role("link", name="About this document").first.click()  # from a card to its document's page
+    expect(page.get_by_text("Portugal", exact=True).first).to_be_visible()
+    page.get_by_text("Show the page pictures").click()
+    page.get_by_text("Page 1", exact=True).first.click()
+    expect(page.get_by_role("img", name="Page 1")).to_be_visible()
 
     page.goto(f"{url}/browse?stage=contract")
     expect(page.get_by_text(re.compile(r"^Portugal · Valdeserra · 2024"))).to_be_visible()

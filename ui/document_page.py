@@ -11,12 +11,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from index import IndexUnavailable, container_of
+from index import IndexUnavailable, Result, container_of
 from index.curation import BadCorrection, correct_labels, correct_metadata, metadata_of, page_labels_of
 from index.metadata import COUNTRIES, DOCTYPES, FIELD_NAMES, FIELDS, MULTIPLE
 from index.store import connect
-from ui import access, resources
-from ui.cards import kind_label, language_name, location_label
+from ui import access, previews, resources, source_files
+from ui.cards import inject_css, kind_label, language_name, location_label, picture_html
 from ui.escaping import escape
 from ui.facets import country_name, doctype_name
 
@@ -32,6 +32,17 @@ def link(sha256: str, name: str) -> None:
     """A link to the page of the document with this content."""
     st.page_link("document_page.py", label="About this document", icon=":material/description:",
                  query_params={SHA: sha256}, help=f"Metadata, labels and every page of {name}")
+
+
+def chooser(documents: list[dict]) -> None:
+    """A choice of the library's documents and a link to the chosen one's page (the Library page)."""
+    indexed = [d for d in documents if d["status"] == "indexed"]
+    if not indexed:
+        return
+    chosen = st.selectbox("Open the page of a document", indexed, index=None, placeholder="Choose a document",
+                          format_func=lambda d: f"{d['title'] or Path(d['name']).stem} ({d['name']})", key="document-chooser")
+    if chosen:
+        link(chosen["sha256"], chosen["name"])
 
 
 def shown_value(field: str, value: str) -> str:
@@ -150,8 +161,26 @@ def show_labels(connection, sha: str, document: dict, editable: bool) -> None:
         st.rerun()
 
 
-def show_passages(searcher, document: dict) -> None:
+def _picture(searcher, settings, document: dict, first: dict):
+    """The picture of the page `first` (its first passage) is on, marked there, or why there is none."""
+    result = Result(rank=0, score=0.0, document=document["name"], page=first["page"], heading=first["heading"] or "",
+                    text=first["text"], kind=document["kind"] or "", path=document["path"], chunk_id=first["id"],
+                    start=first["start"] or 0, end=first["end"] or 0, ocr=bool(first["ocr"]),
+                    language=first["language"], sha256=document["sha256"])
+    path = searcher.source_file(document["path"]) or Path(document["path"])
+    try:
+        real = source_files.readable(path, settings.library_dir, settings.index_dir)
+        return previews.preview(result, real, settings.index_dir, settings.ocr_languages, settings.preview_cache_mb)
+    except source_files.Refused as reason:
+        return previews.Preview(why_not=str(reason))
+    except Exception as exc:  # noqa: BLE001 - the page keeps its text and says why
+        return previews.Preview(why_not=f"the page could not be drawn ({type(exc).__name__})")
+
+
+def show_passages(searcher, settings, document: dict) -> None:
     st.subheader("The document page by page")
+    pictures = st.toggle("Show the page pictures", key="page-pictures",
+                         help="Drawn once per page, then kept: the first time takes a moment per page")
     passages = searcher.page_passages(document["name"])
     pages: dict = {}
     for passage in passages:
@@ -162,6 +191,8 @@ def show_passages(searcher, document: dict) -> None:
     for page, items in shown:
         where = location_label(document["kind"] or "", page).capitalize() if page is not None else (items[0]["heading"] or "Section")
         with st.expander(where):
+            if pictures and page is not None:
+                st.markdown(picture_html(_picture(searcher, settings, document, items[0]), where), unsafe_allow_html=True)
             st.markdown("\n\n".join(escape(item["text"]) for item in items))
 
 
@@ -198,7 +229,8 @@ def main() -> None:
         if editable:
             correct_metadata_form(connection, sha, found)
         show_labels(connection, sha, document, editable)
-    show_passages(searcher, document)
+    inject_css()
+    show_passages(searcher, settings, document)
 
 
 if __name__ == "__main__":  # Streamlit runs a page as __main__; importing it draws nothing
