@@ -13,6 +13,7 @@ uninterrupted one.
 """
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from .lexical import tokenize
 from .plan import Duplicate, Plan, given, plan
 from .store import FileRow, Writer, connect, get_meta, text_hash
 
+log = logging.getLogger("pxs.index")
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
 
@@ -344,8 +346,12 @@ class _Run:
         corrections of labels are laid over the labels found (see curation.py)."""
         clock = time.monotonic()
         self.tell(stage="metadata")
-        self.report.files_described = metadata.update_metadata(self.writer.connection, self._file_properties)
-        curation.apply_label_corrections(self.writer.connection)
+        try:
+            self.report.files_described = metadata.update_metadata(self.writer.connection, self._file_properties)
+            curation.apply_label_corrections(self.writer.connection)
+        except Exception as exc:  # noqa: BLE001 - the passages are committed: this run is no failure
+            log.exception("metadata could not be found")
+            self.report.warnings.append(("", f"metadata and curators' corrections not applied this run ({type(exc).__name__}: {exc})"))
         self.timers["metadata"] += time.monotonic() - clock
 
     def _file_properties(self, path: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ index weighs it against what the text says (index/metadata.py).
 """
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -33,6 +34,8 @@ def _pdf_date(value: str) -> str:
 
 def _pdf_properties(path: Path) -> dict[str, str]:
     from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # a broken xref is no news here
 
     info = PdfReader(path, strict=False).metadata or {}
     found = {}

@@ -65,6 +65,14 @@ def small_library(indexed_once, tmp_path):
     return copy.library_dir, copy
 
 
+def test_a_files_own_author_and_dates_are_read():
+    from ingest.properties import file_properties
+
+    assert [file_properties(ROOT / "corpus" / name).get(key) for name, key in (
+        ("calls/pcp-call-adaptive-street-lighting.pdf", "created"), ("templates/needs-assessment-form.docx", "author"))] == [
+        "2023-10-02", "Municipality of Ardenfield - procurement team (fictional)"]
+
+
 def test_italian_report_is_found_italian_of_2024_by_its_comune(corpus_index):
     settings, _ = corpus_index
     connection = connect(settings.index_dir)

@@ -121,7 +121,7 @@ def correct_metadata_form(connection, sha: str, found: dict) -> None:
                 correct_metadata(connection, sha, name, asked)
                 changed.append(FIELD_NAMES[name].lower())
     except BadCorrection as problem:
-        st.error(f"Not saved: {problem}.")
+        st.error(escape(f"Not saved: {problem}."))
         return
     st.session_state[NOTICE] = f"Saved: {', '.join(changed)}." if changed else "Nothing had changed."
     st.rerun()

@@ -10,6 +10,7 @@ import streamlit as st
 
 from index import Filters
 from index.metadata import COUNTRIES
+from ui.escaping import escape
 
 COUNTRY, YEARS, ORGANISATION, DOCTYPE = "country", "years", "org", "doctype"
 KEYS = (COUNTRY, YEARS, ORGANISATION, DOCTYPE)
@@ -25,7 +26,7 @@ def doctype_name(doctype: str) -> str:
 
 
 def _counts_line(values: list[tuple[str, int]], name=lambda v: v) -> str:
-    shown = " · ".join(f"{name(value)} {count}" for value, count in values[:COUNTS_SHOWN])
+    shown = " · ".join(f"{escape(name(value))} {count}" for value, count in values[:COUNTS_SHOWN])
     more = len(values) - COUNTS_SHOWN
     return shown + (f" · {more} more" if more > 0 else "")
 
