@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .filters import Filters, facet_counts, has_metadata
+from .filters import Filters, facet_counts, has_document_values
 from .labels import GROUPS, LabelSet, has_labels, load_labels, wanted_groups
 from .results import Result
 from .store import DB_NAME
@@ -167,7 +167,7 @@ def _document(connection, file_id: int, found: list, best: int, label_pages: Cou
         page_labels.append(sorted(scores, key=scores.get, reverse=True))
     kinds = sorted({key for _, _, scores in found for key in scores if key.startswith("kind:")})
     metadata: dict[str, list[str]] = defaultdict(list)
-    if has_metadata(connection):
+    if has_document_values(connection):
         for name, value in connection.execute(
                 "SELECT field, value FROM document_values WHERE sha256 = ? ORDER BY field", (file["sha256"],)):
             metadata[name].append(value)

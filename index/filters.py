@@ -12,7 +12,7 @@ from .labels import has_labels, wanted_groups
 FACETS = ("country", "year", "organisation", "doctype")
 
 
-def has_metadata(connection: sqlite3.Connection) -> bool:
+def has_document_values(connection: sqlite3.Connection) -> bool:
     """Whether the index holds documents' metadata (an index made before it has none)."""
     return connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'document_values'").fetchone() is not None
 
@@ -34,7 +34,7 @@ def document_values(connection: sqlite3.Connection, shas) -> dict[str, dict[str,
     """sha256 -> field -> values, as shown and filtered (found, or corrected by a curator)."""
     shas = list(dict.fromkeys(s for s in shas if s))
     out: dict[str, dict[str, list[str]]] = {sha: {} for sha in shas}
-    if not shas or not has_metadata(connection):
+    if not shas or not has_document_values(connection):
         return out
     marks = ",".join("?" * len(shas))
     for sha, name, value in connection.execute(
@@ -47,7 +47,7 @@ def facet_counts(connection: sqlite3.Connection) -> dict[str, list[tuple[str, in
     """Facet -> its values with how many indexed documents have each, the most frequent first
     (years in order)."""
     counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
-    if not has_metadata(connection):
+    if not has_document_values(connection):
         return counts
     for name, value, count in connection.execute(
         "SELECT v.field, v.value, COUNT(DISTINCT v.sha256) FROM document_values v"
@@ -87,7 +87,7 @@ class Filters:
         asked = self.metadata_asked()
         if not asked:
             return None
-        if not has_metadata(connection):
+        if not has_document_values(connection):
             return set()
         clauses, values = _metadata_clauses(asked)
         return {row[0] for row in connection.execute(
@@ -110,7 +110,7 @@ class Filters:
             )
             values.extend(sorted(keys))
         asked = self.metadata_asked()
-        if asked and not has_metadata(connection):
+        if asked and not has_document_values(connection):
             return np.zeros(0, dtype=np.int64)
         more_clauses, more_values = _metadata_clauses(asked)
         clauses += more_clauses

@@ -10,7 +10,6 @@ the language alone. Measured on the hand-labelled sample of bench/metadata.jsonl
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import unicodedata
@@ -480,7 +479,3 @@ def found_metadata(connection: sqlite3.Connection, sha256: str) -> list[Found]:
     return [Found(*row) for row in connection.execute(
         "SELECT field, value, source, confidence, evidence FROM document_metadata WHERE sha256 = ?"
         " ORDER BY field, confidence DESC", (sha256,))]
-
-
-def as_json(found: list[Found]) -> str:
-    return json.dumps([f.as_dict() for f in found], ensure_ascii=False)
