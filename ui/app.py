@@ -35,7 +35,9 @@ def main() -> None:
         st.Page("browse_page.py", title="Browse", icon=":material/account_tree:", url_path="browse"),
         st.Page("upload_page.py", title="Add documents", icon=":material/upload_file:", url_path="add"),
         st.Page("library_page.py", title="Library", icon=":material/library_books:", url_path="library"),
-        st.Page("document_page.py", title="Document", icon=":material/description:", url_path="document"),
+        # Reached from a card, Browse or the Library, for one document: not a page of the menu.
+        st.Page("document_page.py", title="Document", icon=":material/description:", url_path="document",
+                visibility="hidden"),
     ])
     pages.run()
 
