@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .filters import Filters, facet_counts, has_document_values
 from .labels import GROUPS, LabelSet, has_labels, load_labels, wanted_groups
 from .results import Result
 from .store import DB_NAME
@@ -33,10 +34,12 @@ class BrowseDocument:
     label_pages: dict[str, int] = field(default_factory=dict)  # the document's labels: pages with each
     pages: list[Result] = field(default_factory=list)  # its best matching pages, best first
     page_labels: list[list[str]] = field(default_factory=list)  # the labels of each of `pages`
+    metadata: dict[str, list[str]] = field(default_factory=dict)  # country, year, ... -> values (metadata.py)
+    sha256: str = ""
 
     def as_dict(self) -> dict:
         data = {name: getattr(self, name) for name in (
-            "document", "title", "type", "language", "line", "score", "kinds", "label_pages")}
+            "document", "title", "type", "language", "line", "score", "kinds", "label_pages", "metadata", "sha256")}
         data["pages"] = [
             {"page": p.page, "score": p.score, "heading": p.heading, "line": " ".join(p.text.split()[:LINE_WORDS]),
              "labels": labels, "chunk_id": p.chunk_id}
@@ -52,6 +55,7 @@ class Browse:
     names: dict[str, str]  # label key -> the name to show
     labelled: bool  # False: the index has no labels yet (built before labels existed)
     unlabelled_documents: int = 0  # indexed documents with no labelled page
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # country, year, ... -> (value, documents)
 
     def by_kind(self) -> dict[str, list[BrowseDocument]]:
         """The documents under each kind of material, in labels.toml's order, unclassified last."""
@@ -64,6 +68,8 @@ class Browse:
             "counts": self.counts, "names": self.names, "labelled": self.labelled,
             "unlabelled_documents": self.unlabelled_documents,
             "documents": [d.as_dict() for d in self.documents],
+            "facets": {name: [{"value": value, "documents": count} for value, count in values]
+                       for name, values in self.facets.items()},
         }
 
 
@@ -87,9 +93,11 @@ def page_matches(page_labels: set[str], wanted: dict[str, set[str]]) -> bool:
 
 
 def browse(index_dir: Path, labels: list[str] | None = None, best: int = 3,
-           label_set: LabelSet | None = None) -> Browse:
-    """Documents whose pages have the `labels` asked for ("stage:market", "kind:case"), each with
-    its `best` pages, and for every label the count of documents it would leave."""
+           label_set: LabelSet | None = None, facets: Filters | None = None) -> Browse:
+    """Documents whose pages have the `labels` asked for ("stage:market", "kind:case") and whose
+    metadata matches `facets` (its countries, years, organisations and document types), each
+    with its `best` pages; for every label the count of documents it would leave, and for every
+    metadata value the count of documents in the library that have it."""
     label_set = label_set or load_labels()
     names = {label.key: label.name for label in label_set.labels}
     names[UNCLASSIFIED] = "Unclassified"
@@ -102,8 +110,9 @@ def browse(index_dir: Path, labels: list[str] | None = None, best: int = 3,
             " JOIN files f ON f.sha256 = pl.sha256 AND f.status = 'indexed'"
         ).fetchall()
         pages: dict[tuple[int, int | None], dict[str, float]] = defaultdict(dict)
+        allowed = facets.allowed_files(connection) if facets else None
         for row in rows:
-            if row["label"] in names:
+            if row["label"] in names and (allowed is None or row["file_id"] in allowed):
                 pages[(row["file_id"], row["page"])][row["label"]] = row["score"]
         wanted = wanted_groups(labels)
         counts = {group: _counts(pages, wanted, group, names) for group in GROUPS}
@@ -118,8 +127,8 @@ def browse(index_dir: Path, labels: list[str] | None = None, best: int = 3,
         documents = [_document(connection, file_id, found, best, whole[file_id]) for file_id, found in matching.items()]
         documents.sort(key=lambda d: (-len(d.pages), -d.score, d.document))
         indexed = connection.execute("SELECT COUNT(*) FROM files WHERE status = 'indexed'").fetchone()[0]
-        labelled_files = len({file_id for file_id, _ in pages})
-        return Browse(counts, documents, names, True, indexed - labelled_files)
+        labelled_files = len({row["file_id"] for row in rows if row["label"] in names})
+        return Browse(counts, documents, names, True, indexed - labelled_files, facet_counts(connection))
     finally:
         connection.close()
 
@@ -157,10 +166,16 @@ def _document(connection, file_id: int, found: list, best: int, label_pages: Cou
         ))
         page_labels.append(sorted(scores, key=scores.get, reverse=True))
     kinds = sorted({key for _, _, scores in found for key in scores if key.startswith("kind:")})
+    metadata: dict[str, list[str]] = defaultdict(list)
+    if has_document_values(connection):
+        for name, value in connection.execute(
+                "SELECT field, value FROM document_values WHERE sha256 = ? ORDER BY field", (file["sha256"],)):
+            metadata[name].append(value)
     line = " ".join(results[0].text.split()[:LINE_WORDS]) if results else ""
     return BrowseDocument(
         document=file["name"], title=file["title"] or Path(file["name"]).stem, type=file["kind"] or "",
         language=languages.most_common(1)[0][0] if languages else None, line=line,
         score=round(max(item[0] for item in found), 4), kinds=kinds or [UNCLASSIFIED], pages=results,
-        page_labels=page_labels, label_pages=dict(label_pages.most_common()),
+        page_labels=page_labels, label_pages=dict(label_pages.most_common()), metadata=dict(metadata),
+        sha256=file["sha256"],
     )

@@ -30,7 +30,8 @@ from ingest import RENDERED_KINDS, SLIDE_KINDS
 from . import contents, renditions
 from .confidence import CALIBRATIONS, confidences
 from .embedder import load_embedder
-from .filters import Filters
+from .curation import corrections_stamp
+from .filters import Filters, document_values, facet_counts
 from .highlights import term_weights
 from .lexical import top_k
 from .question import Question, parse_question
@@ -311,6 +312,22 @@ class Searcher:
     def stats(self) -> dict:
         with self._reader():
             return contents.stats(self._connection)
+
+    def metadata_of(self, shas) -> dict[str, dict[str, list[str]]]:
+        """Each document's (by sha256) metadata as it is shown and filtered: what indexing found,
+        or what a curator corrected."""
+        with self._reader():
+            return document_values(self._connection, shas)
+
+    def corrections_made(self) -> str:
+        """Changes whenever a curator corrects something: what a cache of labels or metadata keys on."""
+        with self._reader():
+            return corrections_stamp(self._connection)
+
+    def facets(self) -> dict[str, list[tuple[str, int]]]:
+        """Country, year, organisation, document type -> (value, documents with it)."""
+        with self._reader():
+            return facet_counts(self._connection)
 
     def source_file(self, path: str) -> Path | None:
         with self._reader():

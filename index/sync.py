@@ -28,13 +28,15 @@ from ingest import (
 )
 from ingest.containers import sweep as sweep_containers
 from ingest.discover import sha256_of
+from ingest.properties import OFFICE_KINDS, file_properties
 
-from . import labels, renditions
+from . import curation, labels, metadata, renditions
 from .embedder import load_embedder
 from .lexical import tokenize
 from .plan import Duplicate, Plan, given, plan
 from .store import FileRow, Writer, connect, get_meta, text_hash
 
+log = logging.getLogger("pxs.index")
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
 
@@ -49,7 +51,7 @@ class Progress:
     many found so far (files still to read may add more); in the "pages" stage, `files_total` is
     how many files' pages are being laid out."""
 
-    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "labels" | "pages" | "done"
+    stage: str  # "wait" (for another run's lock) | "scan" | "read" | "embed" | "commit" | "labels" | "metadata" | "pages" | "done"
     files_done: int = 0
     files_total: int = 0
     chunks_done: int = 0
@@ -73,6 +75,7 @@ class RunReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     files_labelled: int = 0  # files given their stage, kind and topic labels (labels.py)
+    files_described: int = 0  # files whose country, year, organisation, type... were looked for (metadata.py)
     seconds: dict[str, float] = field(default_factory=dict)
     # Peak resident memory in MB: "indexing", the process that ran the indexing (for `python -m
     # ingest`, the run itself; in the app, the app's process since it started), and "readers",
@@ -138,7 +141,7 @@ class _Run:
         self.counter = load_embedder(settings.model).token_counter
         self.last_commit = time.monotonic()
         self.state = Progress("scan")
-        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "labels": 0.0, "pages": 0.0}
+        self.timers = {"read": 0.0, "embed": 0.0, "commit": 0.0, "labels": 0.0, "metadata": 0.0, "pages": 0.0}
         self.reader_memory = ReaderMemory()
 
     @property
@@ -173,6 +176,7 @@ class _Run:
                 self.report.removed.append(row["name"])
             self._commit()
             self._label_pages()
+            self._find_metadata()
             self._lay_out_pages()
             sweep_containers(self.settings, {row[0] for row in self.writer.connection.execute("SELECT sha256 FROM files")})
         finally:
@@ -339,6 +343,28 @@ class _Run:
         self.tell(stage="labels")
         self.report.files_labelled = labels.update_labels(self.writer.connection, self.settings.model, self._encode_questions)
         self.timers["labels"] += time.monotonic() - clock
+
+    def _find_metadata(self) -> None:
+        """Country, year, organisation, type... of new and changed files, from their stored
+        passages and their files' own properties (see metadata.py); then the curators'
+        corrections of labels are laid over the labels found (see curation.py)."""
+        clock = time.monotonic()
+        self.tell(stage="metadata")
+        try:
+            self.report.files_described = metadata.update_metadata(self.writer.connection, self._file_properties)
+            curation.apply_label_corrections(self.writer.connection)
+        except Exception as exc:  # noqa: BLE001 - the passages are committed: this run is no failure
+            log.exception("metadata could not be found")
+            self.report.warnings.append(("", f"metadata and curators' corrections not applied this run ({type(exc).__name__}: {exc})"))
+        self.timers["metadata"] += time.monotonic() - clock
+
+    def _file_properties(self, path: str) -> dict[str, str]:
+        """The file's own author, title and dates, read in a reader process (a malformed file
+        is bounded there like any reading); nothing for formats without them."""
+        if Path(path).suffix.lower() not in OFFICE_KINDS | {".pdf"} or not Path(path).is_file():
+            return {}
+        found = run_in_reader(Path(path), self.settings, file_properties, self.reader_memory)
+        return {} if isinstance(found, ReadError) else found
 
     def _encode_questions(self, texts: list[str]) -> np.ndarray:
         batched = getattr(self.embedder, "encode_queries", None)

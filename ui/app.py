@@ -37,6 +37,9 @@ def main() -> None:
         st.Page("library_page.py", title="Library", icon=":material/library_books:", url_path="library"),
         st.Page("collections_page.py", title="Collections", icon=":material/bookmarks:", url_path="collections"),
         st.Page("watched_page.py", title="Watched", icon=":material/notifications:", url_path="watched"),
+        # Reached from a card, Browse or the Library, for one document: not a page of the menu.
+        st.Page("document_page.py", title="Document", icon=":material/description:", url_path="document",
+                visibility="hidden"),
     ])
     pages.run()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from index import IndexUnavailable
-from ui import cards, resources
+from ui import cards, document_page, facets as facet_widgets, resources
 from ui.escaping import escape
 
 STAGE, KIND, TOPIC = "stage", "kind", "topic"
@@ -57,6 +57,10 @@ def show_documents(found, searcher, settings) -> None:
             facts = " · ".join(x for x in (cards.kind_label(document.type), language) if x)
             with st.container(border=True, key=f"browse-doc-{kind}-{document.document}"):
                 st.markdown(f"**{escape(document.title)}**  \n{escape(document.document)} · {facts}")
+                described = document_page.metadata_line(document.metadata)
+                if described:
+                    st.caption(escape(described))
+                document_page.link(document.sha256, document.document)
                 st.caption(escape(document.line) + "…")
                 columns = st.columns(max(len(document.pages), 1) + 2)
                 for column, result in zip(columns, document.pages):
@@ -77,7 +81,9 @@ def main() -> None:
         searcher = resources.searcher(settings)
         label_set = resources.label_set()
         asked = _asked(label_set)
-        found = resources.browse(settings, asked)
+        with st.expander("Country, years, organisation, document type"):
+            metadata = facet_widgets.facet_filters(searcher.facets())
+        found = resources.browse(settings, asked, metadata)
     except IndexUnavailable as problem:
         resources.show_index_problem(problem, settings)
         return
@@ -91,12 +97,12 @@ def main() -> None:
     cards.inject_css()
     for group in (STAGE, KIND, TOPIC):
         _choice(group, found, label_set)
-    if not asked:
+    if not asked and not metadata.active():
         st.info("Choose a stage, a kind of material or a topic to see its documents.", icon=":material/touch_app:")
         return
     names = ", ".join(found.names[key] for key in asked)
-    st.markdown(f"{len(found.documents)} document{'s' if len(found.documents) != 1 else ''} with pages on "
-                f"{escape(names)}.")
+    st.markdown(f"{len(found.documents)} document{'s' if len(found.documents) != 1 else ''}"
+                + (f" with pages on {escape(names)}." if asked else " of the library match."))
     # The Ask page's filters show the labels' names in the URL, as its other filters do.
     filters: dict[str, list[str]] = {}
     for key in asked:

@@ -337,6 +337,10 @@ def _render_ways(result: Result, shown: Result, card, searcher, settings) -> Cal
     if refused:
         st.caption(escape(f"{shown.document} cannot be opened or downloaded: {refused}."))
     _document_steps(result, shown)
+    if shown.sha256:
+        from ui import document_page  # a page module: imported when a card is drawn, not before
+
+        document_page.link(shown.sha256, shown.document)
     where = location_label(shown.kind, shown.page)
     if is_pdf:
         label, more = "More from this document", st.container()

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from index import IndexBusy, IndexUnavailable, container_of, remove_files
-from ui import access, previews, resources, source_files, team_quality
+from ui import access, document_page, previews, resources, source_files, team_quality
 from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name
 from ui.escaping import escape
 from ui.uploads import delete_library_file
@@ -215,6 +215,7 @@ def main() -> None:
         st.info("An indexing run is in progress; this list is updated when it finishes.", icon=":material/hourglass_top:")
     show_documents(documents)
     team_quality.show(searcher, settings)
+    document_page.chooser(documents)
 
     st.divider()
     st.subheader("Look after the library")

@@ -3,6 +3,8 @@ with a progress bar, and the calm messages for an index that is missing, damaged
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import time
@@ -12,7 +14,7 @@ import streamlit as st
 
 import settings as config
 from index import (
-    LABELS_FILE, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, indexing_in_progress, labelled_files, load_labels,
+    LABELS_FILE, Filters, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, indexing_in_progress, labelled_files, load_labels,
 )
 
 from . import source_files
@@ -84,15 +86,20 @@ def label_set():
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _browse(index_dir: str, labels: tuple[str, ...], generation: int, labelled: int, mtime_ns: int):
-    return browse_index(Path(index_dir), list(labels), label_set=_label_set(mtime_ns))
+def _browse(index_dir: str, labels: tuple[str, ...], generation: int, labelled: int, mtime_ns: int,
+            facets: str = "{}", corrections: str = ""):
+    return browse_index(Path(index_dir), list(labels), label_set=_label_set(mtime_ns),
+                        facets=Filters(**{k: tuple(v) if k == "years" else v for k, v in json.loads(facets).items()}))
 
 
-def browse(settings: config.Settings, labels: list[str]):
-    """Documents and pages under these labels (index.browse), cached per index generation."""
+def browse(settings: config.Settings, labels: list[str], facets: Filters | None = None):
+    """Documents and pages under these labels and metadata facets (index.browse), cached per
+    index generation and curators' corrections."""
     current = searcher(settings)
+    asked = {k: v for k, v in dataclasses.asdict(facets).items() if v} if facets else {}
     return _browse(str(settings.index_dir), tuple(sorted(labels)), current.generation,
-                   labelled_files(settings.index_dir), LABELS_FILE.stat().st_mtime_ns)
+                   labelled_files(settings.index_dir), LABELS_FILE.stat().st_mtime_ns,
+                   json.dumps(asked, sort_keys=True), current.corrections_made())
 
 
 def index_exists(settings: config.Settings) -> bool:

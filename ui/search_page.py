@@ -5,6 +5,7 @@ always holds the current search: a colleague who opens the link sees the same re
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -12,7 +13,7 @@ import streamlit as st
 
 from index import Filters, IndexUnavailable
 from index.question import too_long
-from ui import card_tools, cards, resources
+from ui import card_tools, cards, facets as facet_widgets, resources
 from ui.escaping import escape
 
 log = logging.getLogger("pxs.ui")
@@ -43,10 +44,12 @@ def ask(question: str) -> None:
 def clear_filters() -> None:
     for key in (KINDS, DOCUMENTS, LANGUAGES, *LABEL_GROUPS):
         st.session_state[key] = []
+    facet_widgets.clear()
 
 
-def sidebar_filters(documents: list[dict]) -> tuple[Filters, int]:
-    """The filter widgets, built from what the library holds."""
+def sidebar_filters(documents: list[dict], facets: dict | None = None) -> tuple[Filters, int]:
+    """The filter widgets, built from what the library holds (`facets`: the metadata values
+    with their counts, Searcher.facets)."""
     indexed = [d for d in documents if d["status"] == "indexed"]
     kinds = sorted({d["kind"] for d in indexed if d["kind"]}, key=cards.kind_label)
     names = sorted(d["name"] for d in indexed)
@@ -75,11 +78,12 @@ def sidebar_filters(documents: list[dict]) -> tuple[Filters, int]:
                 help="Found from the text of each page (see the Browse page)",
             )
             chosen_labels += [f"{group}:{name}" for name in chosen]
+        metadata = facet_widgets.facet_filters(facets or {})
         count = st.selectbox("Number of results", RESULT_COUNTS, index=1, key=COUNT, bind="query-params")
-        if chosen_kinds or chosen_documents or chosen_languages or chosen_labels:
+        if chosen_kinds or chosen_documents or chosen_languages or chosen_labels or metadata.active():
             st.button("Clear the filters", on_click=clear_filters, icon=":material/filter_alt_off:")
-    filters = Filters(documents=chosen_documents or None, kinds=chosen_kinds or None, languages=chosen_languages or None,
-                      labels=chosen_labels or None)
+    filters = dataclasses.replace(metadata, documents=chosen_documents or None, kinds=chosen_kinds or None,
+                                  languages=chosen_languages or None, labels=chosen_labels or None)
     return filters, int(count or 10)
 
 
@@ -127,7 +131,7 @@ def main() -> None:
     except IndexUnavailable as problem:
         resources.show_index_problem(problem, settings)
         return
-    filters, count = sidebar_filters(documents)
+    filters, count = sidebar_filters(documents, searcher.facets())
 
     st.title("Ask the library")
     indexed = sum(d["status"] == "indexed" for d in documents)
