@@ -256,6 +256,8 @@ class DenseIndex:
     def vectors(self, ids: np.ndarray) -> np.ndarray | None:
         """The stored vectors of these chunk ids, or None where this index cannot give them back
         (an IVF segment keeps no map from rows to vectors; an id it lacks)."""
+        if any(not segment.flat for segment in self.segments):
+            return None
         ids = np.asarray(ids, dtype=np.int64)
         out = np.zeros((len(ids), self._dimension), dtype=np.float32)
         missing = np.ones(len(ids), dtype=bool)
@@ -264,8 +266,6 @@ class DenseIndex:
             keep = live[rows]
             if not keep.any():
                 continue
-            if not segment.flat:
-                return None
             out[np.flatnonzero(found)[keep]] = segment.matrix()[rows[keep]]
             missing[np.flatnonzero(found)[keep]] = False
         return None if missing.any() else out
