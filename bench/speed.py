@@ -11,7 +11,11 @@ Prints the machine's core count and load, then:
    warm query latency p50/p95 of `Searcher.search` against the floor (question encoding + exact
    FAISS search), resident memory per passage, and the approximate FAISS index's recall@10
    against exact search;
-3. the cost of adding one document to a 50k-passage index against indexing it alone.
+3. the cost of adding one document to the `--base` index against indexing it alone, then that
+   index's search p50 (against its floor) and the recall@10 of the dense index it serves against
+   exact search over every stored vector.
+
+    python bench/speed.py --sizes 1000000 --base 1000000 --source-index KEPT_INGEST  # the 1M add test
 
 Other processes share this machine's cores: the load average is printed before and after, and
 ratios (measured back to back) are steadier than absolute times.
