@@ -402,9 +402,11 @@ class Writer:
         if previous is None:
             return self._rebuild_dense()  # SQLite already holds this transaction's changes
         added = dict(self._added)  # an id added twice keeps its last vector
-        present = [r[0] for r in select_in(self.connection, "SELECT id FROM chunks WHERE id IN ({marks})", added)]
-        ids = np.asarray(sorted(present), dtype=np.int64)  # some were added, then removed again
-        vectors = np.vstack([added[i] for i in ids.tolist()]) if len(ids) else np.zeros((0, self.dimension), np.float32)
+        if self._removed_ids:  # some may have been added, then removed again
+            present = {r[0] for r in select_in(self.connection, "SELECT id FROM chunks WHERE id IN ({marks})", added)}
+            added = {i: vector for i, vector in added.items() if i in present}
+        ids = np.fromiter(added, dtype=np.int64, count=len(added))
+        vectors = np.vstack(list(added.values())) if added else np.zeros((0, self.dimension), np.float32)
         try:
             dense = previous.updated(self._removed_ids, ids, vectors, self._stored_vectors)
         except KeyError:  # a merge met an id without a row: the snapshot disagrees with SQLite
