@@ -71,6 +71,9 @@ class Settings:
     # The longest question the app and the CLI answer: a question's cost grows with its length
     # (100,000 characters took 70 s of CPU), and real questions are a sentence or two.
     question_max_chars: int = 1000
+    # Where an indexing run embeds: "" on this process; a Dask scheduler's address, or "local"
+    # for a cluster of this machine's cores (index/cluster.py).
+    cluster: str = ""
 
 
 def load() -> Settings:
@@ -96,6 +99,7 @@ def load() -> Settings:
         ocr_empty_pages=_int("PXS_OCR_EMPTY_PAGES", 10),
         checkpoint_seconds=_float("PXS_CHECKPOINT_SECONDS", 120.0),
         question_max_chars=_int("PXS_QUESTION_MAX_CHARS", 1000),
+        cluster=env("PXS_CLUSTER", ""),
     )
 
 

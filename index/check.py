@@ -122,14 +122,15 @@ def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: Che
     elsewhere = f" (generations on disk: {', '.join(map(str, older + newer))})" if older or newer else ""
 
     path = dense_path(index_dir, generation)
-    if not path.exists():
+    if not path.exists() and not path.with_name(path.name + ".faiss").exists():
         report.problems.append(Problem(
-            "snapshot file missing", f"{path.name} of the current generation {generation} is missing{elsewhere}", SNAPSHOT))
+            "snapshot file missing", f"{path.name}/ of the current generation {generation} is missing{elsewhere}", SNAPSHOT))
     else:
         try:
-            dense = DenseIndex.read(path)
-        except RuntimeError as exc:
-            report.problems.append(Problem("snapshot file corrupt", f"{path.name} cannot be loaded ({str(exc)[:120]})", SNAPSHOT))
+            dense = DenseIndex.read(path).load()
+        except Exception as exc:  # FAISS, numpy and json raise their own errors on damaged files
+            report.problems.append(Problem(
+                "snapshot file corrupt", f"{path.name} cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})", SNAPSHOT))
         else:
             _check_dense(dense, connection, report, row_ids)
 

@@ -2,7 +2,8 @@
 
 Layout of an index directory:
     library.sqlite          files, chunks (with their vectors and BM25 tokens), meta
-    dense.<gen>.faiss       FAISS index of generation <gen>
+    dense.<gen>/            FAISS segments of generation <gen> (unchanged segments hard-linked;
+                            versions before segments wrote one file, dense.<gen>.faiss)
     lexical.<gen>/          BM25 segments of generation <gen> (unchanged segments hard-linked)
     write.lock              held by the one process that writes
 
@@ -160,7 +161,8 @@ def set_meta(connection: sqlite3.Connection, key: str, value) -> None:
 
 
 def dense_path(index_dir: Path, generation: int) -> Path:
-    return index_dir / f"dense.{generation}.faiss"
+    """The folder of a generation's FAISS segments (DenseIndex.read also finds the older single file)."""
+    return index_dir / f"dense.{generation}"
 
 
 def lexical_path(index_dir: Path, generation: int) -> Path:
@@ -211,7 +213,7 @@ def load_snapshot(index_dir: Path, connection: sqlite3.Connection) -> Snapshot:
     if generation == 0:
         return Snapshot(0, model, dimension, None, LexicalIndex.build([], []))
     try:
-        dense = DenseIndex.read(dense_path(index_dir, generation))
+        dense = DenseIndex.read(dense_path(index_dir, generation)).load()
         try:
             lexical = LexicalIndex.load(lexical_path(index_dir, generation))
         except OlderFormat:
@@ -347,12 +349,12 @@ class Writer:
         generation = generation_of(self.connection) + 1
         dense = self._dense_after_changes()
         lexical = self._lexical_after_changes()
-        target = dense_path(self.index_dir, generation)
-        temporary = target.with_suffix(".faiss.tmp")
-        dense.write(temporary)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        # Both folders are new (a leftover of a run killed in its commit is cleared first), and
+        # the generation is made current only after they are on disk.
+        folder = dense_path(self.index_dir, generation)
+        shutil.rmtree(folder, ignore_errors=True)
+        dense.save(folder)
+        _fsync_tree(folder)
         folder = lexical_path(self.index_dir, generation)
         shutil.rmtree(folder, ignore_errors=True)
         lexical.save(folder)
@@ -394,31 +396,43 @@ class Writer:
 
     # -- snapshot files -----------------------------------------------------------------------
     def _dense_after_changes(self) -> DenseIndex:
-        dense = self._dense if self._dense is not None else self._load_dense()
-        if dense is None:
+        """The last generation's segments with this transaction's removals marked and its
+        additions as one new segment: costs what changed, not the library's size (see dense.py)."""
+        previous = self._dense if self._dense is not None else self._load_dense()
+        if previous is None:
             return self._rebuild_dense()  # SQLite already holds this transaction's changes
-        if self._removed_ids:
-            dense.remove(np.asarray(self._removed_ids, dtype=np.int64))
-        if self._added:
-            ids = np.asarray([i for i, _ in self._added], dtype=np.int64)
-            dense.add(ids, np.vstack([v for _, v in self._added]).astype(np.float32))
-        if dense.outgrown:
-            return self._rebuild_dense()  # crossing the threshold: switch to IVF
+        added = dict(self._added)  # an id added twice keeps its last vector
+        if self._removed_ids:  # some may have been added, then removed again
+            present = {r[0] for r in select_in(self.connection, "SELECT id FROM chunks WHERE id IN ({marks})", added)}
+            added = {i: vector for i, vector in added.items() if i in present}
+        ids = np.fromiter(added, dtype=np.int64, count=len(added))
+        vectors = np.vstack(list(added.values())) if added else np.zeros((0, self.dimension), np.float32)
+        try:
+            dense = previous.updated(self._removed_ids, ids, vectors, self._stored_vectors)
+        except KeyError:  # a merge met an id without a row: the snapshot disagrees with SQLite
+            return self._rebuild_dense()
         if dense.ntotal != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
-            # The incremental update disagrees with SQLite (a snapshot damaged on disk, an id
-            # removed and added again): the rows win.
+            # The incremental update disagrees with SQLite (a snapshot damaged on disk): the rows win.
             return self._rebuild_dense()
         return dense
 
+    def _stored_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors SQLite holds for these chunk ids, in their order (KeyError for one it lacks)."""
+        found = {
+            row[0]: row[1]
+            for row in select_in(self.connection, "SELECT id, vector FROM chunks WHERE id IN ({marks})", ids.tolist())
+        }
+        return np.vstack([np.frombuffer(found[i], dtype=np.float32) for i in ids.tolist()])
+
     def _load_dense(self) -> DenseIndex | None:
+        """The current generation's segments (their FAISS files are not read: see dense.Segment)."""
         generation = generation_of(self.connection)
-        path = dense_path(self.index_dir, generation)
-        if generation and path.exists():
-            try:
-                return DenseIndex.read(path)
-            except RuntimeError:
-                return None
-        return None if generation else DenseIndex.empty(self.dimension)
+        if not generation:
+            return DenseIndex.empty(self.dimension)
+        try:
+            return DenseIndex.read(dense_path(self.index_dir, generation))
+        except (RuntimeError, OSError, ValueError, KeyError):  # missing or damaged: rebuilt from the rows
+            return None
 
     def _rebuild_dense(self) -> DenseIndex:
         """A fresh FAISS index from the vectors stored in SQLite (they are the source of truth)."""

@@ -148,6 +148,10 @@ class _Run:
     def embedder(self):
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.model)
+            if self.settings.cluster:
+                from .cluster import ClusterEmbedder  # the engine is imported only for a cluster run
+
+                self._embedder = ClusterEmbedder(self._embedder, self.settings.cluster)
         return self._embedder
 
     def tell(self, **changes) -> None:
@@ -181,6 +185,8 @@ class _Run:
             sweep_containers(self.settings, {row[0] for row in self.writer.connection.execute("SELECT sha256 FROM files")})
         finally:
             self.writer.close()
+            if self.settings.cluster and self._embedder is not None:
+                self._embedder.close()  # the cluster's client, and the cluster itself if it is local
         self.report.seconds = {k: round(v, 2) for k, v in self.timers.items()}
         self.report.seconds["total"] = round(time.monotonic() - started, 2)
         self.report.peak_memory_mb = {

@@ -26,6 +26,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help='print each progress event as a JSON line on stdout ({"progress": {...}}), and a '
                              'failure as {"error": {"kind": "busy"|"unavailable", "message": ...}}; with --json '
                              "the run report follows as the last line (for a program showing its own progress bar)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="embed on a Dask cluster's workers: a scheduler address (tcp://host:8786), or 'local' "
+                             "for a cluster of this machine's cores (default: in this process, or $PXS_CLUSTER)")
     parser.add_argument("--wait", type=float, default=-1, metavar="SECONDS",
                         help="how long to wait for another indexing run to finish (default: as long as it takes)")
     return parser.parse_args(argv)
@@ -93,6 +96,8 @@ def main(argv: list[str] | None = None, milestone=None) -> int:
         changes["index_dir"] = args.index
     if args.model:
         changes["model"] = args.model
+    if args.cluster:
+        changes["cluster"] = args.cluster
     settings = dataclasses.replace(settings, **changes)
     paths = args.paths or [settings.library_dir]
     from index import IndexBusy, IndexUnavailable, update

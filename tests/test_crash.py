@@ -315,11 +315,13 @@ def test_check_finds_and_repairs_a_damaged_snapshot_without_embedding(tmp_path, 
     index_dir = tmp_path / "index"
     settings = dataclasses.replace(config.load(), index_dir=index_dir)
     _tiny_writer(index_dir, 3).close()
-    import faiss
+    from index.dense import DenseIndex
 
-    dense = faiss.read_index(str(dense_path(index_dir, 3)))
-    dense.add_with_ids(np.ones((1, 4), dtype=np.float32), np.asarray([999], dtype=np.int64))  # id without a row
-    faiss.write_index(dense, str(dense_path(index_dir, 3)))
+    folder = dense_path(index_dir, 3)
+    dense = DenseIndex.read(folder).load()
+    damaged = dense.updated([], np.asarray([999]), np.ones((1, 4), dtype=np.float32), None)  # id without a row
+    shutil.rmtree(folder)
+    damaged.save(folder)
     (index_dir / "lexical.3" / "manifest.json").write_bytes(b"damaged")
     completed = subprocess.run([sys.executable, "-m", "index", "check", "--index", str(index_dir)],
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
