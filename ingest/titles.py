@@ -32,20 +32,26 @@ def metadata_title(raw: object) -> str:
     return title
 
 
-# The largest text on a page is a title when it holds a word and is no longer than a title runs;
-# it is looked for among the page's first lines (a "Specimen" watermark is drawn last, and larger).
+# The largest text on a page is a title when it holds a word, is no longer than a title runs and
+# stands out: set at least TITLE_SIZE times the size of most of the page's text (a page all in one
+# size has no title to show, and its first sentence is none). It is looked for among the page's
+# first lines (a "Specimen" watermark is drawn last, and larger).
 MAX_TITLE_CHARS = 150
 FIRST_LINES = 12
+TITLE_SIZE = 1.15
 
 
 def largest_text(lines: list) -> str:
     """The text set largest on a page (`ingest.pdf_headings.Line`s in reading order): the run of
     lines at that size that comes first, joined ("Contract clauses"); '' when it is no title (a
-    page number, a logo's letter)."""
-    lines = lines[:FIRST_LINES]
+    page number, a logo's letter, body text on a page without a larger line)."""
     if not lines:
         return ""
+    body = sorted(line.size for line in lines)[len(lines) // 2]
+    lines = lines[:FIRST_LINES]
     largest = max(line.size for line in lines)
+    if largest < TITLE_SIZE * body:
+        return ""
     run: list[str] = []
     for line in lines:
         if abs(line.size - largest) < 0.5:

@@ -426,7 +426,7 @@ def test_chunks_carry_the_language_of_their_page(settings):
         pages=[
             PageText(None, "El contratista asfaltará todas las calles de la lotización antes de diciembre."),
             PageText(None, "L'appaltatore deve completare i lavori di asfaltatura entro dicembre."),
-            PageText(None, "Lote 3"),  # too short to tell: no language rather than a guess
+            PageText(None, "Lote 3: CPV 45233140, 2024, 400 m2"),  # too little to tell: no language, not a guess
         ],
     )
     chunks = chunk_document(document, "notes.txt", load_embedder(settings.model).token_counter)
