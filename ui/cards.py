@@ -15,6 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from index import Result, snippet_spans
+from index.citation import SLIDE_KINDS
+from index.citation import place as location_label  # one wording of a place, for cards and citations
 
 from . import previews, source_files
 from .escaping import escape
@@ -43,8 +45,6 @@ KIND_LABELS = {
     "eml": "E-mail",
     "msg": "E-mail (Outlook)",
 }
-SLIDE_KINDS = {"pptx", "odp", "ppt"}
-SHEET_KINDS = {"xlsx", "ods", "csv", "xls"}
 # Session state: card (its best passage's id) -> the hit of its document it shows.
 FOCUS = "pxs-focus"
 LANGUAGE_NAMES = {
@@ -114,15 +114,6 @@ def kind_label(kind: str) -> str:
 
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
-
-
-def location_label(kind: str, page: int | None) -> str:
-    """'page 4', 'slide 7', 'sheet 2', or 'section' for formats without pages (Word, text)."""
-    if page is None:
-        return "section"
-    if kind in SHEET_KINDS:
-        return f"sheet {page}"
-    return f"slide {page}" if kind in SLIDE_KINDS else f"page {page}"
 
 
 def marked_html(text: str, sentences: list[tuple[int, int]], terms: list[tuple[int, int]]) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 import streamlit as st
 
 from index import IndexBusy, IndexUnavailable, container_of, remove_files
+from index.citation import SHEET_KINDS, SLIDE_KINDS
 from ui import access, document_page, previews, resources, source_files, team_quality
-from ui.cards import SHEET_KINDS, SLIDE_KINDS, kind_label, language_name
+from ui.cards import kind_label, language_name
 from ui.escaping import escape
 from ui.uploads import delete_library_file
 
