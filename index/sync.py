@@ -436,6 +436,8 @@ def update(
         report = _Run(settings, progress, milestone).run([Path(p) for p in paths])
     finally:
         lock.release()
+    if not (report.added or report.updated or report.removed):
+        return report  # nothing changed: the watched questions' answers cannot have changed either
     from .watch import after_run
 
     try:
