@@ -82,18 +82,20 @@ def make_results(
         return made[row["id"]]
 
     results: list[Result] = []
-    by_text: dict[str, Result] = {}
+    shown: list[tuple[frozenset[str], Result]] = []  # each card's words, to find copies of it
     not_shown: list[tuple[sqlite3.Row, float]] = []  # the pages after the first k, for `in_document`
     for chunk_id, score in pages:
         row = rows.get(chunk_id)
         if row is None:
             continue
-        fingerprint = " ".join(row["text"].lower().split())[:400]
-        if fingerprint in by_text:
-            by_text[fingerprint].also_in.append((row["name"], row["page"]))
+        words = frozenset(row["text"].lower().split())
+        copy_of = next((card for seen, card in shown if _same_passage(words, seen)), None)
+        if copy_of is not None:
+            copy_of.also_in.append((row["name"], row["page"]))
         elif len(results) < k:
-            by_text[fingerprint] = result(row, len(results) + 1, score)
-            results.append(by_text[fingerprint])
+            card = result(row, len(results) + 1, score)
+            shown.append((words, card))
+            results.append(card)
         else:
             not_shown.append((row, score))
     for card in results:
@@ -103,3 +105,17 @@ def make_results(
         same += [result(row, 0, score) for row, score in more[: max(0, IN_DOCUMENT_MOST - len(same))]]
         card.in_document = sorted(same, key=lambda r: (r.page is None, r.page or 0, r.start or 0))
     return results
+
+
+# Two passages are one when this share of their words is common to both (Jaccard): the same page
+# in a thesis and in its published copy, a citation or a page number apart.
+SAME_PASSAGE = 0.9
+
+
+def _same_passage(words: frozenset[str], other: frozenset[str]) -> bool:
+    if not words or not other:
+        return words == other
+    smaller, larger = sorted((len(words), len(other)))
+    if smaller < SAME_PASSAGE * larger:
+        return False
+    return len(words & other) >= SAME_PASSAGE * len(words | other)

@@ -264,3 +264,30 @@ def test_a_question_the_library_cannot_answer_is_judged_unlikely_to_be_answered(
         assert results and results[0].answerable < 0.5, (nonsense, results[0].answerable if results else None)
     # Only the product's fused ranking is calibrated: the single-retriever modes say nothing.
     assert searcher.search("BT-7532 threshold", k=1, mode="bm25")[0].confidence is None
+
+
+def test_a_page_and_its_near_copy_in_another_document_are_one_card(tmp_path):
+    # A thesis and its published copy: the same page but for a citation's page numbers. One card
+    # lists the copy in `also_in`, leaving the next place to a page that says something else.
+    import settings as config
+
+    page = ("Goodman-Bacon (2021, Journal of Econometrics {}) shows that two-way fixed effects regressions "
+            "are biased when treatment effects differ across firms and years; the heterogeneity-robust estimators of recent work avoid forbidden comparisons. "
+            "Event-study plots show the effect for each year since the first contract, with the year "
+            "before treatment as the reference period, and the estimates for never-treated firms serve "
+            "as controls. The placebo tests find no effect before the first contract in any cohort. "
+            "Recent estimators are robust to this heterogeneity.")
+    make_pdf(tmp_path / "lib" / "thesis.pdf", [page.format("254-277"), "Markups of construction firms by year."])
+    make_pdf(tmp_path / "lib" / "published.pdf", [page.format("254-277, doi:10.1016/j.jeconom.2021.03.014"), "Data sources and sample."])
+    settings = dataclasses.replace(config.load(), index_dir=tmp_path / "index")
+    update([tmp_path / "lib"], settings)
+    searcher = Searcher(settings.index_dir, settings)
+    try:
+        cards = searcher.search("Are two-way fixed effects regressions biased with heterogeneous effects?", k=3)
+    finally:
+        searcher.close()
+    first = cards[0]
+    assert first.page == 1
+    copy = ({"thesis.pdf", "published.pdf"} - {first.document}).pop()
+    assert first.also_in == [(copy, 1)]
+    assert all(card.document != copy or card.page != 1 for card in cards[1:])
