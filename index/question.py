@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .glossary import Translation, translations
 from .lexical import query_tokens, question_function_words, tokenize
 from .ranking import DEFAULT_RANKING, Ranking
+from .scope import QuestionNames, question_names
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Question:
     translations: list[Translation] = field(default_factory=list)
     pairs: list[str] = field(default_factory=list)
     translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
+    # Its words as documents' names are looked up ("Brazil's", "TED"; index/scope.py).
+    names: QuestionNames = field(default_factory=lambda: question_names(""))
 
     @property
     def token_lists(self) -> list[list[str]]:
@@ -69,6 +72,7 @@ def parse_question(
         translations=translations(text, languages, language, drop=drop) if ranking.glossary else [],
         pairs=phrase_pairs(own) if ranking.phrase_bonus else [],
         translations_for_model=ranking.glossary_dense,
+        names=question_names(text),
     )
 
 

@@ -54,6 +54,12 @@ class Ranking:
     # multilingual-e5; nothing for MiniLM): one more question encoding per translation.
     glossary: bool = True
     glossary_dense: bool = True
+    # A question that names documents ("Brazil's procurement law", "the Turin tender";
+    # index/scope.py): their best `named_candidates` passages by cosine and by BM25 join the pool,
+    # and each of their passages gains up to `named_source_bonus` (z units; the most strongly
+    # named document the full bonus). 0: off.
+    named_source_bonus: float = 1.0
+    named_candidates: int = 20
 
 
 DEFAULT_RANKING = Ranking()

@@ -36,6 +36,7 @@ from .highlights import term_weights
 from .lexical import top_k
 from .question import Question, parse_question
 from .ranking import MODES, Ranking, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
+from .scope import DocumentNames, document_names
 from .results import IN_DOCUMENT_POOL, RESULT_COLUMNS, Result, make_results
 from .store import IndexUnavailable, Snapshot, connect, generation_of, get_meta, load_snapshot, select_in
 
@@ -69,6 +70,7 @@ class Searcher:
         self._local = threading.local()  # this thread's borrowed connection and snapshot's languages
         self._published: tuple[Snapshot, tuple[str, ...]] | None = None
         self._load_lock = threading.Lock()
+        self._names: tuple[tuple, DocumentNames] | None = None  # (what they were read from, the names)
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -191,6 +193,13 @@ class Searcher:
                 lexical_rows = top_k(lexical_all, depth) if mode != "dense" else []
                 chunk_ids = snapshot.lexical.chunk_ids
                 pool.update(dict.fromkeys(int(chunk_ids[r]) for r in lexical_rows if lexical_all[r] > 0))
+                named = self._named_passages(snapshot, question, allowed) if mode == "hybrid" and ranking.named_source_bonus else {}
+                if named:  # the named documents' best passages, which may be too foreign to have come
+                    inside = np.fromiter(named, dtype=np.int64, count=len(named))
+                    pool.update(dict.fromkeys(snapshot.dense.search(vectors, ranking.named_candidates, inside)))
+                    rows = np.flatnonzero(np.isin(chunk_ids, inside) & (lexical_all > 0))
+                    best = rows[np.argsort(-lexical_all[rows], kind="stable")[: ranking.named_candidates]]
+                    pool.update(dict.fromkeys(int(chunk_ids[r]) for r in best))
                 if not pool:
                     return []
                 ids = np.fromiter(pool, dtype=np.int64, count=len(pool))
@@ -198,6 +207,8 @@ class Searcher:
                 dense = (self._vectors(ids, snapshot) @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
                 foreign = self._foreign(question, ids) if mode == "hybrid" else None
                 scores = mode_scores(dense, lexical, mode, ranking, foreign)
+                if named:
+                    scores = scores + ranking.named_source_bonus * np.array([named.get(int(i), 0.0) for i in ids])
                 if mode == "hybrid":
                     scores = rescore(scores, question.pairs, lambda at: self._tokens(ids[at]), ranking, k)
                 pages = self._best_pages(ids, scores, ranking, wanted=k * 2 + 5)
@@ -231,6 +242,27 @@ class Searcher:
         )
         for result, confidence in zip(results, pages):
             result.confidence, result.answerable = confidence, answerable
+
+    def _named_passages(self, snapshot: Snapshot, question: Question, allowed: np.ndarray | None) -> dict[int, float]:
+        """The passages of the documents the question names (index/scope.py), each with its
+        document's share of the strongest naming (0..1]; {} when it names none."""
+        connection = self._connection
+        read_from = (snapshot.generation, connection.execute("SELECT COUNT(*) FROM metadata_files").fetchone()[0]
+                     if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'metadata_files'").fetchone() else 0,
+                     corrections_stamp(connection))
+        cached = self._names
+        if cached is None or cached[0] != read_from:
+            cached = self._names = (read_from, document_names(connection))
+        named = cached[1].named(question.names)
+        if not named:
+            return {}
+        strongest = max(named.values())
+        marks = ",".join("?" * len(named))
+        rows = connection.execute(f"SELECT id, file_id FROM chunks WHERE file_id IN ({marks})", list(named))
+        passages = {chunk_id: named[file_id] / strongest for chunk_id, file_id in rows}
+        if allowed is not None:
+            passages = {i: share for i, share in passages.items() if i in set(allowed.tolist())}
+        return passages
 
     def _question_vectors(self, question: Question) -> np.ndarray:
         """The question's vectors: its own, and its translations' where the model reads them."""
