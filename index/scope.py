@@ -104,8 +104,11 @@ def _names(listed: str) -> set[str]:
 
 
 def _identifiers(text: str) -> set[str]:
-    """The words of a file name or title (a question must write them as names: `QuestionNames`)."""
-    return {w for w in _words(re.sub(r"[_/\\]", " ", text)) if len(w) > 1 and w not in _NOT_NAMES}
+    """The words of a file name or title (a question must write them as names: `QuestionNames`).
+    A number names a document only from five digits on (a law's "14133"): a year or a version
+    in a file name is no name a question gives it."""
+    return {w for w in _words(re.sub(r"[_/\\]", " ", text))
+            if len(w) > 1 and w not in _NOT_NAMES and not (w.isdigit() and len(w) < 5)}
 
 
 @dataclass(frozen=True)
