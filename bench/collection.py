@@ -26,7 +26,9 @@ Skipped: SQLite (page keys, languages, tokens and vectors are held in memory her
 for every pooled passage rather than for the few `_best_pages` needs: the same ranking, since
 a page scores as its best passage); filters; the copies of one passage text under two names
 folded into one result (`results.make_results`' `also_in`), which the benchmarks' records do not
-have; the cut at k results (metrics read deeper, e.g. SciFact's recall@100).
+have; the documents a question names (`index.scope`, `Ranking.named_source_bonus`): a record has
+no country, city, organisation or file name to be named by; the cut at k results (metrics read
+deeper, e.g. SciFact's recall@100).
 
 A question's retrieval is done once (`pools_for`, FAISS at `MAX_DEPTH`), so that tuning a
 ranking (`ranked_pages` with another `Ranking`) costs no retrieval; only the fields that change
