@@ -56,13 +56,15 @@ def plan(
     files_in_index: Mapping[str, Mapping],
     scanned_folders: Iterable[Path],
     missing: set[str],
+    version: str | None = None,
 ) -> Plan:
     """Decide the fate of every file found and every file indexed.
 
     `shas` holds the sha256 of each file on disk that could be hashed (the others, refused or
     unopenable, are the caller's failures and are left out of the plan); `files_in_index` maps
     each indexed path to its row. A row whose path is under a folder scanned, or is (a member of)
-    a `missing` path given, is gone when no file on disk has its path.
+    a `missing` path given, is gone when no file on disk has its path. With `version`, a file
+    whose passages were made by another version (`passages_version`) is read again.
     """
     found = {str(source.path) for source in files_on_disk}
     folders = list(scanned_folders)
@@ -87,7 +89,7 @@ def plan(
         sha = shas[path]
         row = files_in_index.get(path)
         owner = owners.get(sha)
-        if row is not None and row["sha256"] == sha and row["status"] == "indexed":
+        if row is not None and row["sha256"] == sha and row["status"] == "indexed" and _current(row, version):
             unchanged.append(source)
         elif owner is not None and owner[0] != path:
             if recorded.get(path) == owner[1]:  # a path given twice is recorded the first time
@@ -99,3 +101,8 @@ def plan(
             to_read.append(ToRead(source, sha, row))
             owners[sha] = (path, source.name)
     return Plan(tuple(to_read), tuple(unchanged), tuple(duplicates), removed)
+
+
+def _current(row: Mapping, version: str | None) -> bool:
+    """Whether an indexed row's passages were made the way this version makes them."""
+    return version is None or ("passages_version" in row.keys() and row["passages_version"] == version)

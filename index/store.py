@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS files (
     reason TEXT,                    -- why it failed, or what it duplicates
     warnings TEXT,
     added TEXT NOT NULL,
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    passages_version TEXT           -- how its passages were made (sync.PASSAGES_VERSION)
 );
 CREATE INDEX IF NOT EXISTS files_sha ON files(sha256);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -102,6 +103,7 @@ class FileRow:
     status: str  # indexed | duplicate | failed
     reason: str | None
     warnings: str | None
+    passages_version: str | None = None  # of an indexed file: how its passages were made
 
 
 def now() -> str:
@@ -110,6 +112,14 @@ def now() -> str:
 
 def text_hash(text: str, model: str) -> str:
     return hashlib.sha1(f"{model}\x00{text}".encode()).hexdigest()
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Columns added since an index was made (by the writer, which holds the write lock)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(files)")}
+    if "passages_version" not in columns:
+        # NULL: made before versions were kept, so read again by the next run.
+        connection.execute("ALTER TABLE files ADD COLUMN passages_version TEXT")
 
 
 def connect(index_dir: Path) -> sqlite3.Connection:
@@ -240,6 +250,7 @@ class Writer:
         sync.update)."""
         self.index_dir = index_dir
         self.connection = connect(index_dir)
+        _add_missing_columns(self.connection)
         self.model = model
         self.dimension = dimension
         self.milestone = milestone or (lambda name: None)

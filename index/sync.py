@@ -39,6 +39,12 @@ from .store import FileRow, Writer, connect, get_meta, text_hash
 log = logging.getLogger("pxs.index")
 # Embed in batches of at least this many passages: small files alone would make tiny batches.
 EMBED_BATCH = 256
+# How a file becomes passages: ingest's readers, cleaning, chunking, titles and headings, and the
+# BM25 tokens. A file indexed by another version is read again by the next run (its passages whose
+# text did not change keep their vectors), so an upgrade reaches the library without a rebuild.
+# Change it with any of them.
+PASSAGES_VERSION = "2026-12-08"
+
 
 
 class IndexBusy(Exception):
@@ -214,7 +220,7 @@ class _Run:
             except OSError as exc:
                 self._record_failure(source, "", existing.get(str(source.path)),
                                      f"cannot be opened ({exc.strerror or exc})")
-        return plan(files, shas, existing, scanned_folders, missing_files), len(files)
+        return plan(files, shas, existing, scanned_folders, missing_files, PASSAGES_VERSION), len(files)
 
     def _check_model(self) -> None:
         stored_model, stored_dimension = self.writer.stored_model()
@@ -327,6 +333,7 @@ class _Run:
                 path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
                 size=source.file.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
                 status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
+                passages_version=PASSAGES_VERSION,
             ))
             rows = [
                 {

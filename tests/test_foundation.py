@@ -68,6 +68,31 @@ def test_unchanged_folder_embeds_nothing(tmp_path, fresh_settings):
     assert (second.chunks_embedded, second.added, second.updated, second.unchanged) == (0, [], [], ["report.pdf"])
 
 
+def test_files_indexed_by_an_older_version_are_read_again_and_keep_their_vectors(tmp_path, fresh_settings):
+    # An index made before its files recorded how their passages were made (no column), and one
+    # file made by an older version: the next run reads both again, embeds nothing (the texts are
+    # the same), and the run after that reads nothing.
+    import sqlite3
+
+    from index.sync import PASSAGES_VERSION
+
+    make_pdf(tmp_path / "lib" / "report.pdf", PAGES)
+    make_pdf(tmp_path / "lib" / "other.pdf", ["Street lighting maintenance minutes."])
+    update([tmp_path / "lib"], fresh_settings)
+    database = fresh_settings.index_dir / "library.sqlite"
+    with sqlite3.connect(database) as connection:
+        connection.execute("ALTER TABLE files DROP COLUMN passages_version")
+    report = update([tmp_path / "lib"], fresh_settings)
+    assert (sorted(report.updated), report.chunks_embedded, report.chunks_reused) == (["other.pdf", "report.pdf"], 0, 4)
+    with sqlite3.connect(database) as connection:
+        assert {v for (v,) in connection.execute("SELECT passages_version FROM files")} == {PASSAGES_VERSION}
+        connection.execute("UPDATE files SET passages_version = 'older' WHERE name = 'other.pdf'")
+    report = update([tmp_path / "lib"], fresh_settings)
+    assert (report.updated, report.unchanged, report.chunks_embedded) == (["other.pdf"], ["report.pdf"], 0)
+    assert update([tmp_path / "lib"], fresh_settings).updated == []
+    assert Searcher(fresh_settings.index_dir, fresh_settings).stats()["chunks"] == 4
+
+
 def test_editing_one_file_reembeds_only_its_changed_passages(tmp_path, fresh_settings):
     make_pdf(tmp_path / "lib" / "report.pdf", PAGES)
     make_pdf(tmp_path / "lib" / "other.pdf", ["Street lighting maintenance minutes."])
