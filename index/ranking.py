@@ -51,9 +51,13 @@ class Ranking:
     phrase_bonus: float = 0.4
     # The procurement glossary's translations of the question (index/glossary.py): asked of BM25
     # (`glossary`), and of an embedding model that reads every language (`glossary_dense`:
-    # multilingual-e5; nothing for MiniLM): one more question encoding per translation.
+    # multilingual-e5; nothing for MiniLM; how: `glossary_shift`).
     glossary: bool = True
     glossary_dense: bool = True
+    # How the embedding model is asked a translation: the question's vector moved by this times
+    # the difference of the terms' vectors (`Question.dense_vectors`, one encoding); 0: each
+    # translation encoded whole (one encoding per language).
+    glossary_shift: float = 0.5
 
 
 DEFAULT_RANKING = Ranking()

@@ -5,7 +5,8 @@ makes the result cards (index/results.py). How a question is answered:
 1. `parse_question` turns it into one `Question` (index/question.py): its language, its BM25
    tokens, the glossary's translations of it into the library's other languages, its adjacent
    word pairs. The embedding model is asked the question (and, if it reads every language, its
-   translations); BM25 its token lists. A passage keeps its best score over them.
+   translations: the question's vector moved by the glossary terms' cached vectors, no encoding
+   of each); BM25 its token lists. A passage keeps its best score over them.
 2. Candidates: the `candidates` best passages by cosine (FAISS) and by BM25, pooled.
 3. Every candidate gets *both* scores: its exact cosine from its stored vector, its BM25 score
    from the full score column. Fusion then never guesses a missing score.
@@ -237,8 +238,10 @@ class Searcher:
         embedder = self.embedder()
         texts = question.dense_texts(embedder.languages)
         if len(texts) > 1 and hasattr(embedder, "encode_queries"):
-            return embedder.encode_queries(texts)
-        return np.vstack([embedder.encode_query(text) for text in texts])
+            encoded = embedder.encode_queries(texts)
+        else:
+            encoded = np.vstack([embedder.encode_query(text) for text in texts])
+        return question.dense_vectors(encoded, embedder.term_vectors(question.dense_terms(embedder.languages)))
 
     def _lexical_scores(self, snapshot: Snapshot, question: Question, allowed: np.ndarray | None) -> np.ndarray:
         """BM25 score of every passage (row order of the lexical index), the best over the forms."""
