@@ -30,7 +30,7 @@ class Question:
     translations: list[Translation] = field(default_factory=list)
     pairs: list[str] = field(default_factory=list)
     translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
-    term_shift: float = 0.5  # `Ranking.glossary_shift`: see `dense_vectors`
+    term_shift: float = 0.45  # `Ranking.glossary_shift`: see `dense_vectors`
 
     @property
     def token_lists(self) -> list[list[str]]:
@@ -67,7 +67,7 @@ class Question:
         one row per `dense_texts`, and for each translation the question's vector moved by
         `term_shift` times the difference of its terms' vectors (`terms`, of `dense_terms`).
 
-        "What is the amount of the bid bond?" + 0.5 (v("garanzia provvisoria") - v("bid bond"))
+        "What is the amount of the bid bond?" + 0.45 (v("garanzia provvisoria") - v("bid bond"))
         stands in for the encoding of "What is the amount of the garanzia provvisoria?": one
         encoding of the question instead of one per language of the library, at the same reach
         across languages (README "Languages" has the measurements and the weight's choice)."""

@@ -57,7 +57,7 @@ class Ranking:
     # How the embedding model is asked a translation: the question's vector moved by this times
     # the difference of the terms' vectors (`Question.dense_vectors`, one encoding); 0: each
     # translation encoded whole (one encoding per language).
-    glossary_shift: float = 0.5
+    glossary_shift: float = 0.45
 
 
 DEFAULT_RANKING = Ranking()
