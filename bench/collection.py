@@ -17,7 +17,8 @@ records into passages and ranks them as the product does, without an index on di
   `candidates` passages per vector, the best
   `candidates` of them by their best cosine (`DenseIndex.search`); BM25 is the best
   score over `question.token_lists` (`Searcher._lexical_scores`);
-- the pool: those dense candidates, then the `candidates` best by BM25 with a positive score
+- the pool: those dense candidates (of the question's own vector only, in hybrid:
+  `search.searched_vectors`), then the `candidates` best by BM25 with a positive score
   (dense-only mode: only the first; BM25-only: only the second), in that order;
 - both scores for every pooled passage (its best cosine over the question's texts, from its
   stored vector; its BM25 score from the full column); `foreign_passages` for hybrid
@@ -173,7 +174,8 @@ def ranked_pages(collection: Collection, pool: Pool, mode: str, ranking: Ranking
         raise ValueError(f"candidates {depth} is deeper than the pools' {MAX_DEPTH}")
     pooled: dict[int, None] = {}
     if mode != "bm25":
-        pooled.update(dict.fromkeys(best_of(pool.faiss_scores[:, :depth], pool.faiss_ids[:, :depth], depth)))
+        asked = slice(None) if mode == "dense" else slice(0, 1)  # `searched_vectors`
+        pooled.update(dict.fromkeys(best_of(pool.faiss_scores[asked, :depth], pool.faiss_ids[asked, :depth], depth)))
     if mode != "dense":
         pooled.update(dict.fromkeys(int(r) for r in top_k(pool.lexical_all, depth) if pool.lexical_all[r] > 0))
     if not pooled:
