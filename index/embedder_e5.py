@@ -26,10 +26,14 @@ import numpy as np
 from ingest import TokenCounter
 
 from .embedder import Embedder
+from .yielding import questions_waiting
 
 # Word pieces of the "passage: " prefix the engine puts before every passage (not in our counts).
 PASSAGE_PREFIX_TOKENS = 2
 MAX_LENGTH = 512
+# Passages embedded in one call of the engine: two per core, so that the choice of threads
+# (`questions_waiting`) is made again every few hundred milliseconds.
+PIECE = 4
 METASPACE = "\u2581"
 
 
@@ -72,13 +76,16 @@ class E5Embedder(Embedder):
     ) -> np.ndarray:
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         # The engine runs one thread per text of a batch, with no padding: any batch size that
-        # keeps the cores busy is as fast as any other, so batches only pace the progress bar.
-        _use_threads(None)
+        # keeps the cores busy is as fast as any other, so batches only pace the progress bar,
+        # and pieces of a few texts let a run go down to one thread as soon as questions come
+        # (index/yielding.py).
         for begin in range(0, len(texts), batch_size):
-            batch = texts[begin : begin + batch_size]
-            vectors[begin : begin + len(batch)] = model.passage(batch)
+            end = min(len(texts), begin + batch_size)
+            for piece in range(begin, end, PIECE):
+                _use_threads(1 if questions_waiting() else None)
+                vectors[piece : min(end, piece + PIECE)] = model.passage(texts[piece : min(end, piece + PIECE)])
             if progress:
-                progress(len(batch))
+                progress(end - begin)
         return vectors
 
     def encode_query(self, text: str) -> np.ndarray:
