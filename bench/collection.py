@@ -12,10 +12,13 @@ records into passages and ranks them as the product does, without an index on di
   `DenseIndex.built` picks;
 - the library's languages: English first, then the detected ones (`Searcher._read`);
 - the question: `parse_question` with the ranking; the embedding model is asked
-  `question.dense_texts(model languages)` (`Searcher._question_vectors`); FAISS gives `candidates` passages per text, the best
+  `question.dense_texts(model languages)`, and `question.dense_vectors` adds the translations'
+  vectors from those of `question.dense_terms` (`Searcher._question_vectors`); FAISS gives
+  `candidates` passages per vector, the best
   `candidates` of them by their best cosine (`DenseIndex.search`); BM25 is the best
   score over `question.token_lists` (`Searcher._lexical_scores`);
-- the pool: those dense candidates, then the `candidates` best by BM25 with a positive score
+- the pool: those dense candidates (of the question's own vector only, in hybrid:
+  `search.searched_vectors`), then the `candidates` best by BM25 with a positive score
   (dense-only mode: only the first; BM25-only: only the second), in that order;
 - both scores for every pooled passage (its best cosine over the question's texts, from its
   stored vector; its BM25 score from the full column); `foreign_passages` for hybrid
@@ -32,7 +35,7 @@ deeper, e.g. SciFact's recall@100).
 
 A question's retrieval is done once (`pools_for`, FAISS at `MAX_DEPTH`), so that tuning a
 ranking (`ranked_pages` with another `Ranking`) costs no retrieval; only the fields that change
-what is asked (`glossary`, `glossary_dense`, and whether `phrase_bonus` is on, which decides
+what is asked (`glossary`, `glossary_dense`, `glossary_shift`, and whether `phrase_bonus` is on, which decides
 whether the question's pairs are parsed) need pools of their own (`asked_by`).
 tests/test_bench_collection.py checks that this mirror gives the Searcher's pages and scores on
 a small real index, in every mode: it fails when the two drift apart.
@@ -123,7 +126,7 @@ def build_collection(
 
 def asked_by(ranking: Ranking) -> tuple:
     """The ranking fields that change what a question asks (its texts, token lists, pairs)."""
-    return ranking.glossary, ranking.glossary_dense, bool(ranking.phrase_bonus)
+    return ranking.glossary, ranking.glossary_dense, ranking.glossary_shift, bool(ranking.phrase_bonus)
 
 
 @dataclasses.dataclass
@@ -131,7 +134,7 @@ class Pool:
     """One question's retrieval, deep enough for any ranking with the same `asked_by`."""
 
     question: Question
-    vectors: np.ndarray  # one row per text the embedding model is asked
+    vectors: np.ndarray  # one row per vector the dense leg searches with (`Question.dense_vectors`)
     faiss_scores: np.ndarray  # FAISS's best MAX_DEPTH per text (rows as `vectors`)
     faiss_ids: np.ndarray
     lexical_all: np.ndarray  # BM25 score of every passage (best over the question's token lists)
@@ -142,12 +145,20 @@ def pools_for(collection: Collection, questions: Sequence[str], cache: VectorCac
     """Each question parsed with `ranking`, its texts encoded (cached) and searched, its BM25 column."""
     parsed = [parse_question(text.strip(), collection.languages, ranking) for text in questions]
     text_lists = [question.dense_texts(collection.model_languages) for question in parsed]
-    vectors = cache.encode_queries([text for texts in text_lists for text in texts])
+    encoded = cache.encode_queries([text for texts in text_lists for text in texts])
+    term_lists = [question.dense_terms(collection.model_languages) for question in parsed]
+    terms = list(dict.fromkeys(term for found in term_lists for term in found))
+    term_vectors = dict(zip(terms, cache.encode_queries(terms))) if terms else {}
+    vector_lists, at = [], 0
+    for question, texts, found in zip(parsed, text_lists, term_lists):
+        vector_lists.append(question.dense_vectors(encoded[at : at + len(texts)], {t: term_vectors[t] for t in found}))
+        at += len(texts)
+    vectors = np.vstack(vector_lists)
     faiss_scores, faiss_ids = collection.dense.nearest(vectors, min(MAX_DEPTH, len(collection.documents)))
     pools, at = [], 0
-    for question, texts in zip(parsed, text_lists):
-        rows = slice(at, at + len(texts))
-        at += len(texts)
+    for question, own in zip(parsed, vector_lists):
+        rows = slice(at, at + len(own))
+        at += len(own)
         lexical_all = np.zeros(len(collection.lexical), dtype=np.float32)
         for tokens in question.token_lists:
             np.maximum(lexical_all, collection.lexical.scores(tokens), out=lexical_all)
@@ -158,14 +169,15 @@ def pools_for(collection: Collection, questions: Sequence[str], cache: VectorCac
 def ranked_pages(collection: Collection, pool: Pool, mode: str, ranking: Ranking) -> list[tuple[str, float]]:
     """(page key, score) best first, as `Searcher.search` orders and scores its results."""
     if pool.asked != asked_by(ranking):
-        raise ValueError(f"this pool was parsed for {pool.asked} (glossary, glossary_dense, phrase bonus), "
+        raise ValueError(f"this pool was parsed for {pool.asked} (glossary, glossary_dense, glossary_shift, phrase bonus), "
                          f"not {asked_by(ranking)}: make pools with this ranking")
     depth = ranking.candidates
     if depth > MAX_DEPTH:
         raise ValueError(f"candidates {depth} is deeper than the pools' {MAX_DEPTH}")
     pooled: dict[int, None] = {}
     if mode != "bm25":
-        pooled.update(dict.fromkeys(best_of(pool.faiss_scores[:, :depth], pool.faiss_ids[:, :depth], depth)))
+        asked = slice(None) if mode == "dense" else slice(0, 1)  # `searched_vectors`
+        pooled.update(dict.fromkeys(best_of(pool.faiss_scores[asked, :depth], pool.faiss_ids[asked, :depth], depth)))
     if mode != "dense":
         pooled.update(dict.fromkeys(int(r) for r in top_k(pool.lexical_all, depth) if pool.lexical_all[r] > 0))
     if not pooled:

@@ -17,6 +17,7 @@ deleted. Each passage is rewritten a few times over the library's life, not at e
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,6 +44,20 @@ def _faiss():
     import faiss
 
     return faiss
+
+
+@contextlib.contextmanager
+def _one_thread(faiss):
+    """FAISS searches on the calling thread alone (OpenMP's setting is per thread): a search is
+    bound by reading the vectors, and its two threads waited for each other whenever the cores
+    were busy. 100,000 passages, one question vector, load 6: p50 20-30 ms on one thread against
+    62-84 ms on two (2026-12-08); a question is answered on one core (README, "Many colleagues")."""
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 def flat_index(dimension: int):
@@ -142,14 +157,16 @@ class Segment:
             rows = np.where(np.isfinite(top_scores), top, -1)
             return top_scores, np.where(rows >= 0, self.ids[rows], -1)
         if candidates is None:
-            scores, rows = self.index.search(vectors, k)
+            with _one_thread(faiss):
+                scores, rows = self.index.search(vectors, k)
         else:
             bitmap = np.packbits(candidates, bitorder="little")
             selector = faiss.IDSelectorBitmap(len(candidates), faiss.swig_ptr(bitmap))
             inner = faiss.downcast_index(self.index)
             params = (faiss.SearchParametersIVF(sel=selector, nprobe=inner.nprobe) if isinstance(inner, faiss.IndexIVF)
                       else faiss.SearchParameters(sel=selector))
-            scores, rows = self.index.search(vectors, k, params=params)
+            with _one_thread(faiss):
+                scores, rows = self.index.search(vectors, k, params=params)
         return scores, np.where(rows >= 0, self.ids[rows], -1)
 
     def save(self, folder: Path) -> None:

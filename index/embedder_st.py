@@ -17,6 +17,7 @@ import settings as config
 from ingest import TokenCounter
 
 from .embedder import Embedder
+from .yielding import questions_waiting
 
 # What a folder that does not say reads: the bundled MiniLM and most such models read English only.
 ENGLISH = ("en",)
@@ -65,11 +66,11 @@ class SentenceTransformerEmbedder(Embedder):
     ) -> np.ndarray:
         # Sort by length so each batch pads little; sentence-transformers sorts too, but only
         # within one call, and we call per batch to report progress.
-        _use_threads(self.threads)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         step = batch_size * 4
         for begin in range(0, len(texts), step):
+            _use_threads(1 if questions_waiting() else self.threads)  # index/yielding.py
             chosen = order[begin : begin + step]
             vectors[chosen] = model.encode(
                 [texts[i] for i in chosen],

