@@ -17,9 +17,13 @@ def term_weights(frequencies: dict[str, int], passages: int) -> dict[str, float]
 
 
 # A sentence: a run up to its closing punctuation, or a whole line (bullets and table rows end
-# without a stop). Written without an alternation so that a line without a stop cannot make the
-# engine backtrack over every position (that cost ~0.1 ms per passage, and skipped such lines).
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# without a stop). A stop inside a number or a name ("version 2.1", "v2.0", "R$ 1.500.000,00",
+# "D.Lgs.") or before a lower-case word or a number ("art. 18", "e.g. the") does not close it: cut
+# there, the snippet showed "Till when will it be possible to use the ESPD version 2." and lost
+# the rest. Written without an alternation at the run's level, so that a line without a stop cannot
+# make the engine backtrack over every position (that cost ~0.1 ms per passage, and skipped such
+# lines); each inner step starts at a stop, which the runs cannot hold.
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:(?=[^\s.!?])|[^\S\n]+(?=[\da-zß-öø-ÿ]))[^.!?\n]*)*[.!?]*")
 
 
 def best_sentences(
