@@ -52,3 +52,21 @@ def test_an_abbreviation_before_a_number_does_not_end_the_sentence():
             "del D.Lgs. 36/2023 per la stipula del contratto;\n• ai fini della stipula del presente Accordo Quadro")
     spans = best_sentences(text, set(tokenize("termine dilatorio accordo quadro", "it")), "it", limit=1)
     assert [text[a:b] for a, b in spans] == [text[:text.index("\n")]]
+
+
+def test_a_question_among_the_best_sentences_brings_its_answer(searcher):
+    # dev-026: minutes written as questions and answers; the answer is the line after the question.
+    snippet = snippet_of(searcher, "How long can a member state keep running ESPD 2.1 before it has to switch?", 4)
+    assert "It is up to the user, depending on the needs of the systems and so on." in snippet
+
+
+def test_a_line_ending_in_a_colon_brings_the_lines_it_introduces_up_to_a_full_stop():
+    # dev-066, DISCIPLINARE_DI_GARA_RETTIFICATO.pdf page 44: the formula is the lines after its
+    # introduction (one line of it left out here), and the snippet stops after the line that ends a
+    # sentence.
+    text = ("Alle restanti ditte sarà assegnato un punteggio via via inferiore ed inversamente proporzionale "
+            "secondo la seguente formula (del Prezzo minimo):\nproporzionalità inversa\nPE = PEmax x Pmin / Po\n"
+            "ove:\nPo = Prezzo offerto dal singolo concorrente\n"
+            "Pmin = Prezzo più basso offerto in gara.\nAnche in tal caso tutti i punteggi saranno approssimati.")
+    spans = best_sentences(text, set(tokenize("formula punteggio prezzo", "it")), "it", limit=1)
+    assert [text[a:b] for a, b in snippet_spans(text, spans)] == [text[:text.index("\nAnche")]]
