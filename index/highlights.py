@@ -82,7 +82,7 @@ SNIPPET_MIN_WORDS = 6
 # ("Meeting type: ..."). The next line alone after a short one took the dev sets' hits
 # (bench/eval.py) from 65 to 75 of 137 (median 55 -> 58 words); on the 135 hits of a fresh index,
 # the lines after any lead-in took them from 84 to 91 (even halves 42 -> 45, odd 42 -> 46), at a
-# median of 60 words a top-10 card instead of 55 (p90 104, from 99). Without the stop at the next
+# median of 59 words a top-10 card instead of 55 (p90 104, from 99). Without the stop at the next
 # label: 92, the one more hit a note reached through a table's header lines.
 SHORT_SENTENCE_WORDS = 12
 FOLLOWING_WORDS = 30  # of the lines after it, at most
@@ -130,7 +130,10 @@ def _with_what_follows_lead_ins(text: str, spans: list[tuple[int, int]]) -> list
         while words < FOLLOWING_WORDS and (line := _NEXT_LINE.match(text, at)) is not None:
             if words and _LABEL.match(line.group(1)):
                 break
-            line_words = list(re.finditer(r"\S+", line.group(1)))[: FOLLOWING_WORDS - words]
+            line_words = list(re.finditer(r"\S+", line.group(1)))
+            if words and words + len(line_words) > FOLLOWING_WORDS:
+                break  # a line after the first is shown whole or not at all ("Participaram" alone)
+            line_words = line_words[:FOLLOWING_WORDS]
             chosen.add((line.start(1), line.start(1) + line_words[-1].end()))
             words, at = words + len(line_words), line.end()
             if line.group(1).endswith((".", "!", "?")):

@@ -70,3 +70,13 @@ def test_a_line_ending_in_a_colon_brings_the_lines_it_introduces_up_to_a_full_st
             "Pmin = Prezzo più basso offerto in gara.\nAnche in tal caso tutti i punteggi saranno approssimati.")
     spans = best_sentences(text, set(tokenize("formula punteggio prezzo", "it")), "it", limit=1)
     assert [text[a:b] for a, b in snippet_spans(text, spans)] == [text[:text.index("\nAnche")]]
+
+
+def test_the_lines_after_a_heading_end_at_a_whole_line():
+    # corpus/pt/apresentacao-recolha-inteligente-residuos.pptx, slide 3: the third line does not fit
+    # in the words the lines after a heading may have, and is left out rather than cut to one word.
+    text = ("Consulta preliminar ao mercado\nArtigo 35.º-A do Código dos Contratos Públicos: consulta informal ao "
+            "mercado antes do procedimento\nAnúncio publicado no sítio do Município e na plataforma eletrónica, com "
+            "quatro semanas para respostas\nParticiparam 12 entidades, incluindo duas universidades")
+    spans = best_sentences(text, set(tokenize("consulta preliminar mercado", "pt")), "pt", limit=1)
+    assert [text[a:b] for a, b in snippet_spans(text, spans)] == [text[:text.index("\nParticiparam")]]
