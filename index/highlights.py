@@ -96,9 +96,9 @@ _WORDS = re.compile(r"\w+")
 
 def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers,
-    one that leads in (a heading, a label, a question) with the lines after it, and then with the sentences after them
-    (or before) while they hold fewer than SNIPPET_MIN_WORDS words; when none is left (the model
-    found the passage by meaning), its first SNIPPET_WORDS words."""
+    one that leads in (a heading, a label, a question) with the lines after it, and then with the
+    sentences after them (or before) while they hold fewer than SNIPPET_MIN_WORDS words; when none
+    is left (the model found the passage by meaning), its first SNIPPET_WORDS words."""
     spans = [span for span in highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
     if spans:
         return _grown(text, _with_what_follows_lead_ins(text, sorted(spans)))
@@ -119,7 +119,7 @@ def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[in
 
 def _with_what_follows_lead_ins(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """`spans` (sorted), each one that leads in (see SHORT_SENTENCE_WORDS) followed by the lines after
-    it; spans with only white space between them become one (the card joins spans with ' … ')."""
+    it, merged (`_merged`)."""
     chosen = set(spans)
     for start, end in spans:
         sentence = text[start:end].rstrip()
@@ -138,8 +138,14 @@ def _with_what_follows_lead_ins(text: str, spans: list[tuple[int, int]]) -> list
             words, at = words + len(line_words), line.end()
             if line.group(1).endswith((".", "!", "?")):
                 break
+    return _merged(text, sorted(chosen))
+
+
+def _merged(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` (sorted) with those that overlap or have only white space between them made one: the
+    card joins spans with ' … ', which would otherwise cut one run of text."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(chosen):
+    for start, end in spans:
         if merged and (start <= merged[-1][1] or not text[merged[-1][1]:start].strip()):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
@@ -162,11 +168,5 @@ def _grown(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             if not before:
                 break
             spans[0] = (before[-1][0], spans[0][1])
-        merged = [spans[0]]
-        for a, b in spans[1:]:  # a span grown into the next one becomes one
-            if a <= merged[-1][1] or not text[merged[-1][1]:a].strip():
-                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-            else:
-                merged.append((a, b))
-        spans = merged
+        spans = _merged(text, spans)  # a span grown into the next one becomes one
     return spans
