@@ -17,9 +17,13 @@ def term_weights(frequencies: dict[str, int], passages: int) -> dict[str, float]
 
 
 # A sentence: a run up to its closing punctuation, or a whole line (bullets and table rows end
-# without a stop). Written without an alternation so that a line without a stop cannot make the
-# engine backtrack over every position (that cost ~0.1 ms per passage, and skipped such lines).
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# without a stop). A stop inside a number or a name ("version 2.1", "v2.0", "R$ 1.500.000,00",
+# "D.Lgs.") or before a lower-case word or a number ("art. 18", "e.g. the") does not close it: cut
+# there, the snippet showed "Till when will it be possible to use the ESPD version 2." and lost
+# the rest. Written without an alternation at the run's level, so that a line without a stop cannot
+# make the engine backtrack over every position (that cost ~0.1 ms per passage, and skipped such
+# lines); each inner step starts at a stop, which the runs cannot hold.
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?:(?=[^\s.!?])|[^\S\n]+(?=[\da-zß-öø-ÿ]))[^.!?\n]*)*[.!?]*")
 
 
 def best_sentences(
@@ -70,27 +74,34 @@ def term_spans(text: str, query_token_set: set[str], language: str | None) -> li
 # and at least this many when the sentences that do are short (a heading, a table's label).
 SNIPPET_WORDS = 45
 SNIPPET_MIN_WORDS = 6
-# A best sentence shorter than this that ends its line is a heading, a label or a question
-# ("Objectives for the WG members:", "Meeting Date/Time:"): the answer is the next line, which the
-# snippet shows too. On the dev sets' hits (bench/eval.py) the evidence quote was then in the first
-# right card's snippet for 75 of 137 instead of 65 (even halves 32 -> 38, odd 33 -> 37), at a
-# median of 58 words instead of 55; adding every best sentence's next sentence: 77 at 77 words.
+# A best sentence that ends its line and is shorter than this, or ends with a colon or a question
+# mark, leads in to what follows: a heading, a label, a question, a formula's or a list's
+# introduction ("Meeting Date/Time:", "Till when will it be possible to use the ESPD version 2.1?",
+# "secondo la seguente formula (del Prezzo minimo):"). The snippet shows the lines after it, at most
+# FOLLOWING_WORDS words, up to the first that ends a sentence or before one that is the next label
+# ("Meeting type: ..."). The next line alone after a short one took the dev sets' hits
+# (bench/eval.py) from 65 to 75 of 137 (median 55 -> 58 words); on the 135 hits of a fresh index,
+# the lines after any lead-in took them from 84 to 91 (even halves 42 -> 45, odd 42 -> 46), at a
+# median of 59 words a top-10 card instead of 55 (p90 104, from 99). Without the stop at the next
+# label: 92, the one more hit a note reached through a table's header lines.
 SHORT_SENTENCE_WORDS = 12
-FOLLOWING_WORDS = 30  # of the line after it, at most
+FOLLOWING_WORDS = 30  # of the lines after it, at most
 _ENDS_A_LINE = re.compile(r"[^\S\n]*(\n|$)")
 _NEXT_LINE = re.compile(r"\s*([^\n]*\S)")
+# A line that starts as a label: a capital, at most five words, a colon ("Meeting type: ...", not "ove:").
+_LABEL = re.compile(r"[A-ZÀ-Þ][^\s:]*(?:[^\S\n]+[^\s:]+){0,4}:(?:\s|$)")
 _NUMBER_LINE = re.compile(r"^[\W\d_]*$")
 _WORDS = re.compile(r"\w+")
 
 
 def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """What a card shows first: the best sentences (`best_sentences`) but lines of bare numbers,
-    a short one that ends its line with the line after it, and then with the sentences after them
-    (or before) while they hold fewer than SNIPPET_MIN_WORDS words; when none is left (the model
-    found the passage by meaning), its first SNIPPET_WORDS words."""
+    one that leads in (a heading, a label, a question) with the lines after it, and then with the
+    sentences after them (or before) while they hold fewer than SNIPPET_MIN_WORDS words; when none
+    is left (the model found the passage by meaning), its first SNIPPET_WORDS words."""
     spans = [span for span in highlights if not _NUMBER_LINE.match(text[span[0]:span[1]])]
     if spans:
-        return _grown(text, _with_next_after_short(text, sorted(spans)))
+        return _grown(text, _with_what_follows_lead_ins(text, sorted(spans)))
     words = 0
     for line in re.finditer(r"[^\n]+", text):
         if _NUMBER_LINE.match(line.group()):
@@ -106,19 +117,35 @@ def snippet_spans(text: str, highlights: list[tuple[int, int]]) -> list[tuple[in
     return spans
 
 
-def _with_next_after_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """`spans` (sorted), each one shorter than SHORT_SENTENCE_WORDS that ends its line followed by the
-    next line (at most FOLLOWING_WORDS words);
-    spans with only white space between them become one (the card joins spans with ' … ')."""
+def _with_what_follows_lead_ins(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` (sorted), each one that leads in (see SHORT_SENTENCE_WORDS) followed by the lines after
+    it, merged (`_merged`)."""
     chosen = set(spans)
     for start, end in spans:
-        if len(text[start:end].split()) < SHORT_SENTENCE_WORDS and _ENDS_A_LINE.match(text, end):
-            following = _NEXT_LINE.match(text, end)
-            if following is not None:
-                words = list(re.finditer(r"\S+", following.group(1)))[:FOLLOWING_WORDS]
-                chosen.add((following.start(1), following.start(1) + words[-1].end()))
+        sentence = text[start:end].rstrip()
+        leads_in = len(sentence.split()) < SHORT_SENTENCE_WORDS or sentence.endswith((":", "?"))
+        if not (leads_in and _ENDS_A_LINE.match(text, end)):
+            continue
+        at, words = end, 0
+        while words < FOLLOWING_WORDS and (line := _NEXT_LINE.match(text, at)) is not None:
+            if words and _LABEL.match(line.group(1)):
+                break
+            line_words = list(re.finditer(r"\S+", line.group(1)))
+            if words and words + len(line_words) > FOLLOWING_WORDS:
+                break  # a line after the first is shown whole or not at all ("Participaram" alone)
+            line_words = line_words[:FOLLOWING_WORDS]
+            chosen.add((line.start(1), line.start(1) + line_words[-1].end()))
+            words, at = words + len(line_words), line.end()
+            if line.group(1).endswith((".", "!", "?")):
+                break
+    return _merged(text, sorted(chosen))
+
+
+def _merged(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` (sorted) with those that overlap or have only white space between them made one: the
+    card joins spans with ' … ', which would otherwise cut one run of text."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(chosen):
+    for start, end in spans:
         if merged and (start <= merged[-1][1] or not text[merged[-1][1]:start].strip()):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
@@ -141,11 +168,5 @@ def _grown(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             if not before:
                 break
             spans[0] = (before[-1][0], spans[0][1])
-        merged = [spans[0]]
-        for a, b in spans[1:]:  # a span grown into the next one becomes one
-            if a <= merged[-1][1] or not text[merged[-1][1]:a].strip():
-                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-            else:
-                merged.append((a, b))
-        spans = merged
+        spans = _merged(text, spans)  # a span grown into the next one becomes one
     return spans
