@@ -485,7 +485,9 @@ async def drive(url: str, sessions: int, seconds: float, questions: list[str], u
                 break
             if uploaded.is_set():  # the upload ended and its page was still not found
                 break
-            await asyncio.sleep(0.2)
+            # A colleague's pace, not a busy loop: back-to-back questions took a core from the
+            # app, whose indexing child (nice 10, its session) then read the upload for minutes.
+            await asyncio.sleep(1.0)
         await session.close()
 
     tasks = [colleague(number) for number in range(sessions)]
