@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import os
 import random
@@ -480,7 +481,8 @@ async def drive(url: str, sessions: int, seconds: float, questions: list[str], u
         wanted = f'data-document="uploads/{upload.name}" '
         while not uploaded.is_set() or row.upload_found_s is None:
             run = await session.ask(row.upload_word)
-            if any(wanted in body and f'data-page="{FOUND_PAGE}"' in body for body in run.markdown()):
+            cards = [html.unescape(body) for body in run.markdown()]  # the app escapes names (ui/escaping.py)
+            if any(wanted in card and f'data-page="{FOUND_PAGE}"' in card for card in cards):
                 row.upload_found_s = time.perf_counter() - begun
                 break
             if uploaded.is_set():  # the upload ended and its page was still not found
