@@ -8,9 +8,12 @@ cache, and starts the app there on its bundled `corpus/`, as README's first comm
 the install. A session then speaks to it as a browser tab would (bench/load.py's websocket
 client): it opens the Ask page, which builds the index with a progress bar, and asks a question
 of bench/gold.jsonl until its answer comes with result cards. Printed: seconds from starting
-streamlit to the app answering its health check, to the first answer with cards, and the
-indexing run's own report (files, passages, its stage times), with the load average before and
-after (other processes share these cores).
+streamlit to the app answering its health check, to the first answer with cards (how many
+documents it could search then, and how many of their passages still waited for their vectors,
+i.e. were found by keywords only), to the end of the indexing run (the whole library searchable
+by meaning), with the load average before and after (other processes share these cores).
+
+    python bench/first_start.py --commit 614f059      # another version, for a side-by-side figure
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,6 +36,25 @@ import settings as config  # noqa: E402
 
 QUESTION = "How did they run the market consultation?"
 LIMIT_S = 1800  # a first start that takes longer than this is a failure, not a figure
+
+
+def searchable_then(index: Path) -> tuple[int, int]:
+    """(documents committed, passages of them without their vectors yet), read-only, of any version."""
+    connection = sqlite3.connect(f"{(index / 'library.sqlite').as_uri()}?mode=ro", uri=True, timeout=60)
+    try:
+        documents = connection.execute("SELECT COUNT(*) FROM files WHERE status = 'indexed'").fetchone()[0]
+        awaiting = connection.execute("SELECT COUNT(*) FROM chunks WHERE length(vector) = 0").fetchone()[0]
+        return documents, awaiting
+    finally:
+        connection.close()
+
+
+def run_finished(index: Path) -> float:
+    """Wait for the app's indexing run to let go of the index's write lock; returns when."""
+    from filelock import FileLock
+
+    with FileLock(str(index / "write.lock")):
+        return time.perf_counter()
 
 
 async def first_answer(url: str, started: float) -> tuple[float, int]:
@@ -56,7 +79,8 @@ async def first_answer(url: str, started: float) -> tuple[float, int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument("--commit", default="HEAD", help="the commit to clone and start (default: the last one)")
+    args = parser.parse_args(argv)
     from ui.screenshots import app_server
 
     model = config.load().model
@@ -64,22 +88,29 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="pxs-first-start-") as work:
         clone = Path(work) / "clone"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", args.commit], check=True)
         commit = subprocess.run(["git", "-C", str(clone), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
         index = clone / ".index"
         started = time.perf_counter()
-        with app_server(clone / "corpus", index, Path(work) / "streamlit.log", cwd=clone, env={"PXS_MODEL": model}) as (url, _):
+        with app_server(clone / "corpus", index, Path(work) / "streamlit.log", cwd=clone, env={"PXS_MODEL": model},
+                        app=clone) as (url, _):
             healthy = time.perf_counter() - started
             answered, runs = asyncio.run(first_answer(url.replace("localhost", "127.0.0.1"), started))
+            documents, awaiting = searchable_then(index)
+            load_answered = os.getloadavg()
+            finished = run_finished(index) - started
         stats = subprocess.run([sys.executable, "-m", "index", "stats", "--json", "--index", str(index)],
                                cwd=clone, capture_output=True, text=True, env={**os.environ, "PXS_MODEL": model})
     figures = json.loads(stats.stdout) if stats.returncode == 0 else {"error": stats.stderr.strip()[-300:]}
     load_after = os.getloadavg()
     print(f"first start of commit {commit}, model {model}, {os.cpu_count()} cores, "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    print(f"app healthy after {healthy:.1f} s; first answer with result cards after {answered:.1f} s ({runs} page runs)")
+    print(f"app healthy after {healthy:.1f} s; first answer with result cards after {answered:.1f} s ({runs} page runs; "
+          f"load average {load_answered[0]:.2f} then), when {documents} documents could be searched and {awaiting} of "
+          f"their passages were found by keywords only; the indexing run finished after {finished:.1f} s")
     print(f"index: {json.dumps({k: figures.get(k) for k in ('documents', 'chunks', 'model')})}")
-    print(f"first start {model} seconds={answered:.1f}")
+    print(f"first start {model} seconds={answered:.1f} finished={finished:.1f}")
     return 0
 
 

@@ -10,7 +10,10 @@ asking a question from bench/gold.jsonl (seeded, random), waiting for the answer
 (uniform, seeded) before the next, for `--seconds`. With an upload, one more session opens the
 Add documents page 10 s in and adds a 100-page PDF through the upload widget, as a browser does
 (file URL request, HTTP PUT of the file, the form submitted), and waits for its outcome; the
-others go on asking until that outcome is shown, should it take longer than `--seconds`.
+others go on asking until that outcome is shown, should it take longer than `--seconds`. Another
+session asks, from the upload's start, a word that only page 50 of the upload holds, again and
+again, until a card shows the upload at page 50: "upload's page 50 found after" (`--sessions 0
+--upload yes` measures that alone).
 
 The sessions speak Streamlit's own websocket protocol (`/_stcore/stream`, the BackMsg and
 ForwardMsg protobufs that streamlit ships), as the browser's JavaScript does, not through 30
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -54,18 +59,22 @@ GOLD = ROOT / "bench" / "gold.jsonl"
 HANDBOOK = ROOT.parent / "shared" / "realdocs" / "procurement" / "de_vergabehandbuch" / "Vergabebuch_2025_FINALE_AUSGABE.pdf"
 UPLOAD_PAGES = 100
 UPLOAD_AT_S = 10.0
+# "Time until a word of the upload is found": a word only this page of the upload holds, asked
+# from a session of its own from the upload's start until a card shows the upload at this page.
+FOUND_PAGE = 50
 ANSWER_TIMEOUT_S = 60.0
 UPLOAD_TIMEOUT_S = 600.0
 QUESTION_LABEL = "Your question"
 
 
 # -- the library, the index and the upload ---------------------------------------------------------
-def prepare(work: Path) -> tuple[Path, Path]:
-    """The sample library copied into `work` and indexed once; returns (library, pristine index)."""
+def prepare(work: Path, app: Path = ROOT) -> tuple[Path, Path]:
+    """The sample library copied into `work` and indexed once (by the checkout `app`); returns
+    (library, pristine index)."""
     library, index = work / "library", work / "index.pristine"
     shutil.copytree(ROOT / "corpus", library, ignore=shutil.ignore_patterns("_*", ".*"))
     subprocess.run([sys.executable, "-m", "ingest", str(library), "--index", str(index), "--quiet"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                   cwd=app, check=True, stdout=subprocess.DEVNULL)
     return library, index
 
 
@@ -74,6 +83,17 @@ def reset(library: Path, pristine: Path, index: Path) -> None:
     shutil.rmtree(library / "uploads", ignore_errors=True)
     shutil.rmtree(index, ignore_errors=True)
     shutil.copytree(pristine, index)
+
+
+def word_of_page(pdf: Path, page: int = FOUND_PAGE) -> str:
+    """A word of `page` (1-based) that no other page of the PDF holds: the longest such word,
+    what a colleague who read that page might search for."""
+    from pypdf import PdfReader
+
+    texts = [(p.extract_text() or "") for p in PdfReader(pdf).pages]
+    words = [set(re.findall(r"[^\W\d_]{6,}", text.lower())) for text in texts]
+    elsewhere = set().union(*(w for n, w in enumerate(words) if n != page - 1))
+    return max(sorted(words[page - 1] - elsewhere), key=len)
 
 
 def upload_pdf(work: Path) -> Path:
@@ -307,6 +327,8 @@ class Row:
     answers: list[Answer] = field(default_factory=list)
     upload_window: tuple[float, float] | None = None  # (submitted, outcome) in row seconds
     upload_outcome: str = ""
+    upload_found_s: float | None = None  # from the upload's start to a card of its page FOUND_PAGE
+    upload_word: str = ""
     peak_app_mb: float = 0.0
     peak_total_mb: float = 0.0
     load_before: tuple = ()
@@ -340,6 +362,8 @@ class Row:
             out["upload_seconds"] = round(end - begin, 1)
             out["upload_outcome"] = self.upload_outcome
             out["during_upload"] = spread(during) | {"errors": sum(not a.ok for a in during)}
+            out["upload_found_seconds"] = None if self.upload_found_s is None else round(self.upload_found_s, 1)
+            out["upload_word"] = self.upload_word
         problems = sorted({a.problem for a in self.answers if not a.ok})
         if problems:
             out["problems"] = problems[:5]
@@ -447,19 +471,41 @@ async def drive(url: str, sessions: int, seconds: float, questions: list[str], u
         uploaded.set()
         await session.close()
 
+    async def finder() -> None:
+        """From the upload's start, ask a word of its page FOUND_PAGE until a card shows that page."""
+        await asyncio.sleep(UPLOAD_AT_S)
+        begun = time.perf_counter()
+        session = Session(url)
+        await session.open()
+        await session.rerun()
+        wanted = f'data-document="uploads/{upload.name}" '
+        while not uploaded.is_set() or row.upload_found_s is None:
+            run = await session.ask(row.upload_word)
+            cards = [html.unescape(body) for body in run.markdown()]  # the app escapes names (ui/escaping.py)
+            if any(wanted in card and f'data-page="{FOUND_PAGE}"' in card for card in cards):
+                row.upload_found_s = time.perf_counter() - begun
+                break
+            if uploaded.is_set():  # the upload ended and its page was still not found
+                break
+            # A colleague's pace, not a busy loop: back-to-back questions took a core from the
+            # app, whose indexing child (nice 10, its session) then read the upload for minutes.
+            await asyncio.sleep(1.0)
+        await session.close()
+
     tasks = [colleague(number) for number in range(sessions)]
     if upload is not None:
-        tasks.append(uploader())
+        row.upload_word = word_of_page(upload)
+        tasks += [uploader(), finder()]
     await asyncio.gather(*tasks)
 
 
 def measure(library: Path, index: Path, work: Path, sessions: int, with_upload: bool, seconds: float,
-            questions: list[str], upload: Path, seed: int) -> Row:
+            questions: list[str], upload: Path, seed: int, app: Path = ROOT) -> Row:
     from ui.screenshots import app_server
 
     row = Row(sessions, with_upload, seconds)
     log = work / f"streamlit-{sessions}-{'upload' if with_upload else 'plain'}.log"
-    with app_server(library, index, log, env={"PXS_ADMIN_PASSWORD": ""}) as (url, server):
+    with app_server(library, index, log, cwd=app, env={"PXS_ADMIN_PASSWORD": ""}, app=app) as (url, server):
         import psutil
 
         print(f"  app on {url}, pid {server.pid}", file=sys.stderr, flush=True)
@@ -486,8 +532,8 @@ def measure(library: Path, index: Path, work: Path, sessions: int, with_upload: 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| sessions | upload running | answered | p50 | p95 | max | errors | p95 while indexing | app peak RSS (with indexing child) | load average before / after |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| sessions | upload running | answered | p50 | p95 | max | errors | p95 while indexing | upload's page 50 found after | app peak RSS (with indexing child) | load average before / after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         during = r.get("during_upload")
@@ -495,7 +541,9 @@ def table(rows: list[dict]) -> str:
                           if during and during["answered"] else "–")
         lines.append(
             f"| {r['sessions']} | {'yes' if r['upload'] else 'no'} | {r['answered']} | {r['p50_ms']} ms | {r['p95_ms']} ms "
-            f"| {r['max_ms']} ms | {r['errors']} | {while_indexing} | {r['peak_app_mb']} MB ({r['peak_total_mb']} MB) "
+            f"| {r['max_ms']} ms | {r['errors']} | {while_indexing} "
+            f"| {'–' if r.get('upload_found_seconds') is None else str(r['upload_found_seconds']) + ' s'} "
+            f"| {r['peak_app_mb']} MB ({r['peak_total_mb']} MB) "
             f"| {r['load_before'][0]} / {r['load_after'][0]} |"
         )
     return "\n".join(lines)
@@ -508,21 +556,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="how long the sessions ask, per row")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON lines too")
+    parser.add_argument("--app", type=Path, default=ROOT,
+                        help="the checkout whose app is started and measured (default: this one), e.g. another version's worktree")
     args = parser.parse_args(argv)
     questions = [json.loads(line)["question"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
     uploads = {"both": (False, True), "yes": (True,), "no": (False,)}[args.upload]
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {len(questions)} questions; "
+    print(f"app of {args.app}; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {len(questions)} questions; "
           f"{args.seconds:.0f} s per row", flush=True)
     work = Path(tempfile.mkdtemp(prefix="pxs-load-"))
     rows = []
     try:
-        library, pristine = prepare(work)
+        library, pristine = prepare(work, args.app)
         upload = upload_pdf(work)
         index = work / "index"
         for sessions in (int(n) for n in args.sessions.split(",")):
             for with_upload in uploads:
                 reset(library, pristine, index)
-                row = measure(library, index, work, sessions, with_upload, args.seconds, questions, upload, args.seed)
+                row = measure(library, index, work, sessions, with_upload, args.seconds, questions, upload, args.seed,
+                              args.app)
                 rows.append(row.summary())
                 print(json.dumps(rows[-1], ensure_ascii=False) if args.json else
                       f"{sessions} sessions, upload {'yes' if with_upload else 'no'}: {rows[-1]}", flush=True)

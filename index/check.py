@@ -36,7 +36,7 @@ import settings as config
 from .dense import DenseIndex
 from .lexical import LexicalIndex, OlderFormat
 from .store import (
-    DB_NAME, IndexUnavailable, Writer, connect, dense_path, generation_of, get_meta, lexical_path, select_in,
+    DB_NAME, HAS_VECTOR, IndexUnavailable, Writer, connect, dense_path, generation_of, get_meta, lexical_path, select_in,
     snapshot_generations,
 )
 
@@ -105,7 +105,9 @@ def _check_vectors(dense: DenseIndex, connection: sqlite3.Connection, ids: list[
             SNAPSHOT))
 
 
-def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int]) -> None:
+def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: CheckReport, row_ids: set[int],
+                    vector_ids: set[int]) -> None:
+    """BM25 must hold every passage, FAISS those whose vectors are computed (`vector_ids`)."""
     generation = report.generation
     on_disk = snapshot_generations(index_dir)
     newer = sorted(g for g in on_disk if g > generation)
@@ -132,7 +134,7 @@ def _check_snapshot(index_dir: Path, connection: sqlite3.Connection, report: Che
             report.problems.append(Problem(
                 "snapshot file corrupt", f"{path.name} cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})", SNAPSHOT))
         else:
-            _check_dense(dense, connection, report, row_ids)
+            _check_dense(dense, connection, report, vector_ids)
 
     folder = lexical_path(index_dir, generation)
     if not folder.is_dir():
@@ -258,10 +260,15 @@ def inspect(settings: config.Settings, disk: bool = True) -> CheckReport:
         report.generation = generation_of(connection)
         report.model = get_meta(connection, "model")
         row_ids = {r[0] for r in connection.execute("SELECT id FROM chunks")}
+        vector_ids = {r[0] for r in connection.execute(f"SELECT id FROM chunks WHERE {HAS_VECTOR}")}
         report.passages = len(row_ids)
         files = _check_rows(connection, report)
         report.documents = sum(row["status"] == "indexed" for row in files)
-        _check_snapshot(index_dir, connection, report, row_ids)
+        _check_snapshot(index_dir, connection, report, row_ids, vector_ids)
+        if len(vector_ids) < len(row_ids):
+            report.notes.append(
+                f"{len(row_ids) - len(vector_ids)} passages are searched by their words only: their vectors are still"
+                " being computed (or a run was interrupted; the next run computes them)")
         connection.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         report.problems.append(Problem("database damaged", f"SQLite reports: {exc} (delete the folder and index again)", NONE))

@@ -85,11 +85,11 @@ def confidences(
     """(probability that the library answers, each page's probability that it answers) for the
     pages of one question best first: their passages' cosines, BM25 token sets and scores.
     `frequencies` and `idf` of at least the question's words (`highlights.term_weights`)."""
-    if calibration is None or not scores:
+    if calibration is None or not scores or math.isnan(cosines[0]):  # NaN: no vector yet, no estimate
         return None, [None] * len(scores)
     known = sum(1 for w in question_words if frequencies.get(w, 0) > 0) / max(1, len(question_words))
     shares = [weight_share(question_words, idf, tokens) for tokens in passage_tokens]
     answerable = float(calibration.answerable([cosines[0], known, shares[0]])[0])
     rows = [[cosine, share, scores[0] - score, rank] for rank, (cosine, share, score) in enumerate(zip(cosines, shares, scores))]
     pages = calibration.page(rows) * answerable
-    return round(answerable, 3), [round(float(p), 3) for p in pages]
+    return round(answerable, 3), [None if math.isnan(c) else round(float(p), 3) for p, c in zip(pages, cosines)]

@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .store import generation_of, get_meta
+from .store import AWAITS_VECTOR, generation_of, get_meta
 
 
 def stats(connection: sqlite3.Connection) -> dict:
-    """Counts of documents, passages, duplicates and failures; the model and the generation."""
+    """Counts of documents, passages, duplicates and failures, of those still awaiting their
+    vectors; the model and the generation."""
     c = connection
     return {
         "documents": c.execute("SELECT COUNT(*) FROM files WHERE status = 'indexed'").fetchone()[0],
@@ -22,9 +23,17 @@ def stats(connection: sqlite3.Connection) -> dict:
         "duplicates": c.execute("SELECT COUNT(*) FROM files WHERE status = 'duplicate'").fetchone()[0],
         "failed": c.execute("SELECT COUNT(*) FROM files WHERE status = 'failed'").fetchone()[0],
         "generation": generation_of(c),
+        # Searchable by their words only until their vectors are computed (index/store.py).
+        "documents_awaiting_vectors": documents_awaiting_vectors(c),
+        "passages_awaiting_vectors": c.execute(f"SELECT COUNT(*) FROM chunks WHERE {AWAITS_VECTOR}").fetchone()[0],
         "kinds": dict(c.execute(
             "SELECT kind, COUNT(*) FROM files WHERE status = 'indexed' GROUP BY kind ORDER BY kind").fetchall()),
     }
+
+
+def documents_awaiting_vectors(connection: sqlite3.Connection) -> int:
+    """How many documents are found by their words only for now: their vectors are being computed."""
+    return connection.execute(f"SELECT COUNT(DISTINCT file_id) FROM chunks WHERE {AWAITS_VECTOR}").fetchone()[0]
 
 
 def source_file(connection: sqlite3.Connection, index_dir: Path, path: str) -> Path | None:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .store import AWAITS_VECTOR
+
 LABELS_FILE = Path(__file__).with_name("labels.toml")
 GROUPS = ("stage", "kind", "topic")
 FEATURES = ("closeness", "top", "words", "word_density", "title", "document_closeness", "document_words")
@@ -244,9 +246,12 @@ def update_labels(connection: sqlite3.Connection, model: str, encode: Callable[[
     version = labels.version(model)
     connection.executescript(SCHEMA)
     indexed = {sha for (sha,) in connection.execute("SELECT DISTINCT sha256 FROM files WHERE status = 'indexed'")}
+    # Labels come from the passages' vectors: a file whose vectors are still being computed waits.
+    awaiting = {sha for (sha,) in connection.execute(
+        f"SELECT DISTINCT f.sha256 FROM files f JOIN chunks c ON c.file_id = f.id WHERE {AWAITS_VECTOR}")}
     done = {sha for (sha,) in connection.execute("SELECT sha256 FROM labelled_files WHERE version = ?", (version,))}
     stale = [sha for (sha,) in connection.execute("SELECT sha256 FROM labelled_files") if sha not in indexed]
-    todo = sorted(indexed - done)
+    todo = sorted(indexed - done - awaiting)
     if not todo and not stale:
         return 0
     connection.execute("BEGIN IMMEDIATE")

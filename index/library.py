@@ -11,7 +11,7 @@ from pathlib import Path
 import settings as config
 from ingest.containers import container_of
 
-from .store import connect
+from .store import connect, generation_of
 from .sync import IndexBusy, index_lock, remove_documents, update
 
 
@@ -28,6 +28,18 @@ def indexing_in_progress(index_dir: Path) -> bool:
         return True
     lock.release()
     return False
+
+
+def has_documents(index_dir: Path) -> bool:
+    """True once the index has committed a document to search (by its words at least)."""
+    if not (Path(index_dir) / "library.sqlite").exists():
+        return False
+    connection = connect(Path(index_dir))
+    try:
+        return generation_of(connection) > 0 and connection.execute(
+            "SELECT 1 FROM files WHERE status = 'indexed' LIMIT 1").fetchone() is not None
+    finally:
+        connection.close()
 
 
 def remove_files(

@@ -131,7 +131,8 @@ def fuse(
     """One score per candidate from its cosine and its BM25 score (arrays over the same pool).
 
     Both scores are known for every candidate (see the module docstring), so normalising over
-    the pool compares like with like. RRF only counts a candidate in the lists whose own top
+    the pool compares like with like; except the cosine of a passage whose vector is not computed
+    yet (NaN), which is left out of the cosines' normalisation and replaced by its BM25 part. RRF only counts a candidate in the lists whose own top
     `ranking.candidates` it reached, as the classic formulation does.
 
     `foreign` (see `foreign_passages`) marks the candidates whose cosine compares two languages
@@ -142,21 +143,27 @@ def fuse(
     """
     dense = np.asarray(dense, dtype=np.float64)
     lexical = np.asarray(lexical, dtype=np.float64)
+    known = ~np.isnan(dense)  # NaN: a passage whose vector is still being computed
     if ranking.fusion == "rrf":
         fused = np.zeros(len(dense))
-        for scores, present in ((dense, np.ones(len(dense), bool)), (lexical, lexical > 0)):
+        for scores, present in ((np.where(known, dense, -np.inf), known), (lexical, lexical > 0)):
             ranks = _ranks(scores)
             reached = present & (ranks <= ranking.candidates)
             fused += np.where(reached, 1.0 / (ranking.rrf_k + ranks), 0.0)
         return fused
     if ranking.fusion == "convex":
         weight = ranking.dense_weight
-        dense_part = normalise(dense, ranking.normalisation)
-        if foreign is not None and len(dense_part) and ranking.foreign_dense_weight != 1.0:
-            centre = dense_part.mean()
-            below = np.asarray(foreign, dtype=bool) & (dense_part < centre)
+        lexical_part = normalise(lexical, ranking.normalisation)
+        dense_part = np.zeros(len(dense))
+        dense_part[known] = normalise(dense[known], ranking.normalisation)
+        if foreign is not None and known.any() and ranking.foreign_dense_weight != 1.0:
+            centre = dense_part[known].mean()
+            below = np.asarray(foreign, dtype=bool) & known & (dense_part < centre)
             dense_part = np.where(below, centre + ranking.foreign_dense_weight * (dense_part - centre), dense_part)
-        return weight * dense_part + (1 - weight) * normalise(lexical, ranking.normalisation)
+        # A passage without its vector yet stands on its keywords: its BM25 score, normalised, in
+        # place of the missing cosine (neither a penalty nor a bonus for not being embedded yet).
+        dense_part = np.where(known, dense_part, lexical_part)
+        return weight * dense_part + (1 - weight) * lexical_part
     raise ValueError(f"unknown fusion {ranking.fusion!r}")
 
 
@@ -173,7 +180,7 @@ def mode_scores(
     embedding model cannot compare with the question's.
     """
     if mode == "dense":
-        return np.asarray(dense, dtype=np.float64)
+        return np.nan_to_num(np.asarray(dense, dtype=np.float64), nan=-1.0)  # not embedded yet: last
     if mode == "bm25":
         return np.asarray(lexical, dtype=np.float64)
     return fuse(dense, lexical, ranking, foreign)

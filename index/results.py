@@ -39,6 +39,9 @@ class Result:
     # (dense- or BM25-only searches, a model without a calibration). See index/confidence.py.
     confidence: float | None = None
     answerable: float | None = None
+    # Found by its words only: its passage's vector is still being computed (index/store.py), so
+    # the meaning leg could not weigh it yet.
+    keywords_only: bool = False
     # Other pages of the same document among the best candidates, in reading order.
     in_document: list["Result"] = field(default_factory=list)
 

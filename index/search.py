@@ -209,7 +209,7 @@ class Searcher:
                     return []
                 ids = np.fromiter(pool, dtype=np.int64, count=len(pool))
                 lexical = scores_of(ids, chunk_ids, lexical_all)
-                dense = (self._vectors(ids, snapshot) @ vectors.T).max(axis=1) if vectors is not None else np.zeros(len(ids))
+                dense = self._cosines(ids, snapshot, vectors) if vectors is not None else np.zeros(len(ids))
                 foreign = self._foreign(question, ids) if mode == "hybrid" else None
                 scores = mode_scores(dense, lexical, mode, ranking, foreign)
                 if named:
@@ -225,6 +225,10 @@ class Searcher:
                 frequencies = snapshot.lexical.document_frequencies(question.terms | set(question.words))
                 weights = term_weights(frequencies, len(snapshot.lexical))
                 results = make_results(shown, rows, k, question.terms, weights)
+                if vectors is not None:
+                    cosine = {int(i): c for i, c in zip(ids, dense)}
+                    for result in (*results, *(hit for r in results for hit in r.in_document)):
+                        result.keywords_only = bool(np.isnan(cosine.get(result.chunk_id, 0.0)))
                 if mode == "hybrid" and results:
                     cosines = {int(ids[position]): float(dense[position]) for _, _, position in pages}
                     self._judge(question, snapshot.model, results, cosines, frequencies, weights)
@@ -302,18 +306,22 @@ class Searcher:
         found = self._chunk_columns(ids, "language")
         return foreign_passages(question.language, [found.get(int(i), (None,))[0] for i in ids], readable)
 
-    def _vectors(self, ids: np.ndarray, snapshot: Snapshot) -> np.ndarray:
-        """The stored vectors of these passages: from the FAISS index in memory (IndexIDMap2 maps
-        ids to rows; 0.1 ms for 200 passages), or from SQLite where FAISS cannot give them back."""
-        vectors = snapshot.dense.vectors(ids) if snapshot.dense is not None else None
-        if vectors is not None:
-            return vectors
-        vectors = np.zeros((len(ids), snapshot.dimension), dtype=np.float32)
+    def _cosines(self, ids: np.ndarray, snapshot: Snapshot, question_vectors: np.ndarray) -> np.ndarray:
+        """Each passage's best cosine with the question's vectors; NaN for a passage whose
+        vector is not computed yet (found by BM25 alone; `ranking.fuse` knows what to do)."""
+        stored = snapshot.dense.vectors(ids) if snapshot.dense is not None else None
+        if stored is not None:
+            return (stored @ question_vectors.T).max(axis=1)
+        # From SQLite where FAISS cannot give them back (an IVF segment, a passage it lacks).
+        stored = np.zeros((len(ids), snapshot.dimension), dtype=np.float32)
+        present = np.zeros(len(ids), dtype=bool)
         found = self._chunk_columns(ids, "vector")
         for position, chunk_id in enumerate(ids):
-            if int(chunk_id) in found:
-                vectors[position] = np.frombuffer(found[int(chunk_id)][0], dtype=np.float32)
-        return vectors
+            blob = found.get(int(chunk_id), (b"",))[0]
+            if blob:
+                stored[position] = np.frombuffer(blob, dtype=np.float32)
+                present[position] = True
+        return np.where(present, (stored @ question_vectors.T).max(axis=1), np.nan)
 
     def _tokens(self, ids: np.ndarray) -> list[str]:
         """The stored BM25 tokens (space separated) of these passages."""
@@ -351,6 +359,11 @@ class Searcher:
     def stats(self) -> dict:
         with self._reader():
             return contents.stats(self._connection)
+
+    def documents_awaiting_vectors(self) -> int:
+        """Documents found by their words only until their vectors are computed (index/store.py)."""
+        with self._reader():
+            return contents.documents_awaiting_vectors(self._connection)
 
     def metadata_of(self, shas) -> dict[str, dict[str, list[str]]]:
         """Each document's (by sha256) metadata as it is shown and filtered: what indexing found,

@@ -7,6 +7,11 @@ Layout of an index directory:
     lexical.<gen>/          BM25 segments of generation <gen> (unchanged segments hard-linked)
     write.lock              held by the one process that writes
 
+A passage is committed with its BM25 tokens as soon as its file is read, and its vector in a later
+commit (an empty `vector` until then, `AWAITING_VECTOR`): a new file is found by its words while
+its meaning is being computed. The keyword leg sees a file whole or not at all (its row and its
+passages commit together); the dense leg holds the passages whose vectors are committed.
+
 SQLite is the source of truth; a commit writes the snapshot files of the next generation first
 (temp file, fsync, rename), then commits the metadata transaction that makes it current. A run
 killed at any moment leaves the last committed generation intact: its files are never touched,
@@ -42,6 +47,10 @@ LOCK_NAME = "write.lock"
 # How long a superseded generation's files outlive the commit that replaced them: far longer than
 # a reader needs to load them (seconds), far shorter than a library's worth of checkpoints.
 SWEEP_GRACE_SECONDS = 60.0
+# A passage whose vector is not computed yet (see the module docstring): SQL for "it has one".
+HAS_VECTOR = "length(vector) > 0"
+AWAITS_VECTOR = "length(vector) = 0"  # the condition of the index chunks_awaiting
+AWAITING_VECTOR = b""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -77,10 +86,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     language TEXT,
     text_hash TEXT NOT NULL,        -- of what was embedded, for re-use instead of re-embedding
     tokens TEXT NOT NULL,           -- BM25 tokens, space separated
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL            -- empty until computed: the passage is searched by keywords only
 );
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
+-- The passages still waiting for their vectors: found without reading every row's vector.
+CREATE INDEX IF NOT EXISTS chunks_awaiting ON chunks(file_id) WHERE length(vector) = 0;
 """
 
 
@@ -258,7 +269,8 @@ class Writer:
         self._lexical: LexicalIndex | None = None  # last committed BM25, updated in place of a rebuild
         self._lexical_full = False  # rebuild BM25 from every stored row at the next commit
         self._removed_ids: list[int] = []
-        self._added: list[tuple[int, np.ndarray]] = []
+        self._added: list[int] = []  # passages added in this transaction (BM25)
+        self._vectors: dict[int, np.ndarray] = {}  # vectors added in this transaction (FAISS)
         self._begun = False
         self.sweep()
 
@@ -273,8 +285,15 @@ class Writer:
         """Vectors already computed for these embedding texts (unchanged passages)."""
         return {
             row[0]: np.frombuffer(row[1], dtype=np.float32)
-            for row in select_in(self.connection, "SELECT text_hash, vector FROM chunks WHERE text_hash IN ({marks})", hashes)
+            for row in select_in(self.connection, f"SELECT text_hash, vector FROM chunks WHERE {HAS_VECTOR} AND text_hash IN ({{marks}})", hashes)
         }
+
+    def awaiting_vectors(self, limit: int) -> list[sqlite3.Row]:
+        """Up to `limit` passages committed without their vector (this run's, or those a killed
+        run left), file by file: a file's vectors come together."""
+        return self.connection.execute(
+            f"SELECT id, context, text, text_hash FROM chunks WHERE {AWAITS_VECTOR} ORDER BY file_id, id LIMIT ?", (limit,)
+        ).fetchall()
 
     # -- changing it ------------------------------------------------------------------------
     def _begin(self) -> None:
@@ -316,7 +335,9 @@ class Writer:
         marks = ", ".join("?" * len(fields))
         return int(self.connection.execute(f"INSERT INTO files({columns}) VALUES ({marks})", tuple(fields.values())).lastrowid)
 
-    def add_chunks(self, file_id: int, rows: list[dict], vectors: np.ndarray) -> None:
+    def add_chunks(self, file_id: int, rows: list[dict], vectors) -> None:
+        """A file's passages; a vector of None is computed later (`set_vectors`): until then the
+        passage is found by BM25 only."""
         self._begin()
         cursor = self.connection.cursor()
         for ordinal, (row, vector) in enumerate(zip(rows, vectors)):
@@ -326,10 +347,22 @@ class Writer:
                 (
                     file_id, ordinal, row["page"], row["heading"], row["text"], row["start"], row["end"],
                     row["context"], int(row["ocr"]), row["language"], row["text_hash"], row["tokens"],
-                    np.asarray(vector, dtype=np.float32).tobytes(),
+                    AWAITING_VECTOR if vector is None else np.asarray(vector, dtype=np.float32).tobytes(),
                 ),
             )
-            self._added.append((int(cursor.lastrowid), vector))
+            self._added.append(int(cursor.lastrowid))
+            if vector is not None:
+                self._vectors[int(cursor.lastrowid)] = vector
+
+    def set_vectors(self, ids: list[int], vectors: np.ndarray) -> None:
+        """The computed vectors of passages stored without one (`awaiting_vectors`)."""
+        self._begin()
+        for chunk_id, vector in zip(ids, vectors):
+            vector = np.asarray(vector, dtype=np.float32)
+            changed = self.connection.execute(
+                f"UPDATE chunks SET vector = ? WHERE id = ? AND {AWAITS_VECTOR}", (vector.tobytes(), int(chunk_id))).rowcount
+            if changed:
+                self._vectors[int(chunk_id)] = vector
 
     def remove_orphans(self) -> int:
         """Delete passages whose file row is gone (only a damaged database has them)."""
@@ -347,6 +380,7 @@ class Writer:
         self._lexical_full = True
         self._removed_ids.clear()
         self._added.clear()
+        self._vectors.clear()
         return self.commit()
 
     @property
@@ -383,6 +417,7 @@ class Writer:
         self._lexical, self._lexical_full = lexical, False
         self._removed_ids.clear()
         self._added.clear()
+        self._vectors.clear()
         self.milestone("committed")  # the new generation is current, the old not yet swept
         self.sweep()
         return generation
@@ -395,6 +430,7 @@ class Writer:
         self._lexical = None
         self._removed_ids.clear()
         self._added.clear()
+        self._vectors.clear()
 
     def close(self) -> None:
         self.rollback()
@@ -412,7 +448,7 @@ class Writer:
         previous = self._dense if self._dense is not None else self._load_dense()
         if previous is None:
             return self._rebuild_dense()  # SQLite already holds this transaction's changes
-        added = dict(self._added)  # an id added twice keeps its last vector
+        added = dict(self._vectors)
         if self._removed_ids:  # some may have been added, then removed again
             present = {r[0] for r in select_in(self.connection, "SELECT id FROM chunks WHERE id IN ({marks})", added)}
             added = {i: vector for i, vector in added.items() if i in present}
@@ -422,7 +458,7 @@ class Writer:
             dense = previous.updated(self._removed_ids, ids, vectors, self._stored_vectors)
         except KeyError:  # a merge met an id without a row: the snapshot disagrees with SQLite
             return self._rebuild_dense()
-        if dense.ntotal != self.connection.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+        if dense.ntotal != self.connection.execute(f"SELECT COUNT(*) FROM chunks WHERE {HAS_VECTOR}").fetchone()[0]:
             # The incremental update disagrees with SQLite (a snapshot damaged on disk): the rows win.
             return self._rebuild_dense()
         return dense
@@ -448,7 +484,7 @@ class Writer:
     def _rebuild_dense(self) -> DenseIndex:
         """A fresh FAISS index from the vectors stored in SQLite (they are the source of truth)."""
         ids, vectors = [], []
-        for row in self.connection.execute("SELECT id, vector FROM chunks ORDER BY id"):
+        for row in self.connection.execute(f"SELECT id, vector FROM chunks WHERE {HAS_VECTOR} ORDER BY id"):
             ids.append(row[0])
             vectors.append(np.frombuffer(row[1], dtype=np.float32))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, self.dimension), dtype=np.float32)
@@ -463,7 +499,9 @@ class Writer:
         previous = self._lexical if self._lexical is not None else self._load_lexical()
         if previous is None or self._lexical_full:
             return self._lexical_from_rows()
-        ids = [i for i, _ in self._added]
+        if not self._added and not self._removed_ids:
+            return previous  # a commit of vectors only: BM25 as it was (its segment files are linked)
+        ids = self._added
         tokens = {
             row[0]: row[1].split()
             for row in select_in(self.connection, "SELECT id, tokens FROM chunks WHERE id IN ({marks})", ids)

@@ -6,10 +6,13 @@ file whose content is already indexed under another name is recorded as its dupl
 package or an e-mail is first expanded into its members (ingest.containers), each then a file
 like any other, known by its path under the container and the sha256 of its own bytes.
 
-A run commits what it has done every `settings.checkpoint_seconds` and at its end; each commit is
-a consistent state (a file's row and its passages change together), so a run killed at any
-moment leaves the last commit, and the next run picks up from there to the same result as an
-uninterrupted one.
+A run commits in two steps, so that a file is searchable as soon as it is read: first the files
+it reads with their passages and BM25 tokens (after the first file, then every
+KEYWORDS_COMMIT_SECONDS, or `settings.checkpoint_seconds` if sooner), the passages' vectors
+left empty; then the vectors, EMBED_BATCH passages a commit. Each commit is a consistent state
+(a file's row and its passages change together; a passage's vector comes whole), so a run killed
+at any moment leaves the last commit, and the next run picks up from there (passages still
+without a vector are embedded, not read again) to the same result as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ import numpy as np
 
 import settings as config
 from ingest import (
-    Chunk, ReaderMemory, ReadError, SourceFile, chunk_document, discover, expand_sources, read_files, run_in_reader,
+    ReaderMemory, ReadError, SourceFile, chunk_document, discover, embedding_text, expand_sources, read_files,
+    run_in_reader,
 )
 from ingest.containers import sweep as sweep_containers
 from ingest.discover import sha256_of
@@ -37,14 +41,15 @@ from .plan import Duplicate, Plan, given, plan
 from .store import FileRow, Writer, connect, get_meta, text_hash
 
 log = logging.getLogger("pxs.index")
-# Embed in batches of at least this many passages: small files alone would make tiny batches.
+# Passages embedded, and their vectors committed, at a time: small files alone would make tiny batches.
 EMBED_BATCH = 256
 # How a file becomes passages: ingest's readers, cleaning, chunking, titles and headings, and the
 # BM25 tokens. A file indexed by another version is read again by the next run (its passages whose
 # text did not change keep their vectors), so an upgrade reaches the library without a rebuild.
 # Change it with any of them.
 PASSAGES_VERSION = "2026-12-08"
-
+# While files are read, their passages are committed (searchable by keywords) at least this often.
+KEYWORDS_COMMIT_SECONDS = 5.0
 
 
 class IndexBusy(Exception):
@@ -119,22 +124,6 @@ def _known_name(source: SourceFile, existing: dict) -> SourceFile:
     return replace(source, root=Path(row["root"]), name=row["name"])
 
 
-@dataclass
-class _Pending:
-    """A file read and chunked, waiting for its vectors: what its rows need, not its page texts,
-    so a batch of files that made few passages (a long text repeating itself) stays small."""
-
-    source: object  # ingest.SourceFile
-    sha: str
-    kind: str
-    title: str
-    pages: int | None  # page or slide count; None for formats without pages
-    warnings: list[str]
-    chunks: list[Chunk]
-    replaced_id: int | None
-    was_indexed: bool
-
-
 class _Run:
     def __init__(self, settings: config.Settings, progress: Callable[[Progress], None] | None,
                  milestone: Callable[[str], None] | None = None):
@@ -180,11 +169,13 @@ class _Run:
             self.report.unchanged.extend(source.name for source in decided.unchanged)
             for duplicate in decided.duplicates:
                 self._record_duplicate(duplicate)
-            self._read_and_index(decided.to_read, files_total - len(decided.to_read))
+            self._read(decided.to_read, files_total - len(decided.to_read))
             for row in decided.removed:
                 self.writer.remove_file(row["id"])
                 self.report.removed.append(row["name"])
             self._commit()
+            self.milestone("keywords")  # every file read is searchable by its words, not yet by meaning
+            self._embed()
             self._label_pages()
             self._find_metadata()
             self._lay_out_pages()
@@ -244,12 +235,13 @@ class _Run:
         ))
         self.report.duplicates.append((source.name, duplicate.original))
 
-    def _read_and_index(self, to_read: list, done_before: int) -> None:
-        batch: list[_Pending] = []
-        batch_chunks = 0
+    def _read(self, to_read: list, done_before: int) -> None:
+        """Read the files, each written with its passages and their BM25 tokens (vectors re-used
+        where the same text was embedded before, else left to `_embed`), committed as they come."""
         done = done_before
         sources = {str(source.file): (source, sha, row) for source, sha, row in to_read}
         clock = time.monotonic()
+        committed = False
         for path, result in read_files([s.file for s, _, _ in to_read], self.settings, memory=self.reader_memory):
             self.timers["read"] += time.monotonic() - clock
             source, sha, row = sources[str(path)]
@@ -258,33 +250,46 @@ class _Run:
             if isinstance(result, ReadError):
                 self._record_failure(source, sha, row, result.reason)
             else:
-                chunks = chunk_document(
-                    result, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens,
-                    max_passages=self.settings.file_max_passages,
-                )
-                self.report.pages_read += result.page_count or len(result.pages)
-                for warning in result.warnings:
-                    self.report.warnings.append((source.name, warning))
-                batch.append(_Pending(
-                    source, sha, result.kind, result.title,
-                    result.page_count,
-                    result.warnings, chunks, row["id"] if row else None,
-                    row is not None and row["status"] == "indexed",
-                ))
-                batch_chunks += len(chunks)
-            self.tell(stage="read", files_done=done, current=source.name,
-                      chunks_total=self.state.chunks_done + batch_chunks)
-            self.milestone("read")  # a file read, the next ones being read
-            if batch_chunks >= EMBED_BATCH:
-                self._embed_and_write(batch)
-                batch, batch_chunks = [], 0
-            if time.monotonic() - self.last_commit >= self.settings.checkpoint_seconds:
-                self._embed_and_write(batch)  # a checkpoint keeps every file read so far
-                batch, batch_chunks = [], 0
-                self._commit()
+                self._write_passages(source, sha, row, result)
+            self.tell(stage="read", files_done=done, current=source.name)
+            self.milestone("read")  # a file written, not committed; the next ones being read
+            interval = min(KEYWORDS_COMMIT_SECONDS, self.settings.checkpoint_seconds)
+            if not committed or time.monotonic() - self.last_commit >= interval:
+                self._commit()  # the first file at once: a new library answers as soon as it can
+                committed = True
                 self.milestone("checkpoint")
             clock = time.monotonic()
-        self._embed_and_write(batch)
+
+    def _write_passages(self, source, sha: str, row, document) -> None:
+        chunks = chunk_document(
+            document, source.name, self.counter, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens,
+            max_passages=self.settings.file_max_passages,
+        )
+        self.report.pages_read += document.page_count or len(document.pages)
+        self.report.warnings.extend((source.name, warning) for warning in document.warnings)
+        hashes = [text_hash(chunk.embedding_text(), self.settings.model) for chunk in chunks]
+        cached = self.writer.cached_vectors(hashes)
+        if row is not None:
+            self.writer.remove_file(row["id"])
+        file_id = self.writer.put_file(FileRow(
+            path=str(source.path), root=str(source.root), name=source.name, sha256=sha,
+            size=source.file.stat().st_size, kind=document.kind, title=document.title, pages=document.page_count,
+            status="indexed", reason=None, warnings="\n".join(document.warnings) or None,
+            passages_version=PASSAGES_VERSION,
+        ))
+        rows = [
+            {
+                "page": c.page, "heading": c.heading, "text": c.text, "start": c.start, "end": c.end,
+                "context": c.context, "ocr": c.ocr, "language": c.language, "text_hash": h,
+                "tokens": " ".join(tokenize(c.embedding_text(), c.language)),
+            }
+            for c, h in zip(chunks, hashes)
+        ]
+        self.writer.add_chunks(file_id, rows, [cached.get(h) for h in hashes])
+        self.report.chunks_reused += sum(h in cached for h in hashes)
+        (self.report.updated if row is not None and row["status"] == "indexed" else self.report.added).append(source.name)
+        self.report.passages[source.name] = len(rows)
+        self.tell(chunks_total=self.state.chunks_total + sum(h not in cached for h in hashes))
 
     def _record_failure(self, source, sha: str, row, reason: str) -> None:
         if row is not None:
@@ -296,58 +301,32 @@ class _Run:
         ))
         self.report.failed.append((source.name, reason))
 
-    def _embed_and_write(self, batch: list[_Pending]) -> None:
-        if not batch:
-            return
-        model = self.settings.model
-        texts = [chunk.embedding_text() for item in batch for chunk in item.chunks]
-        hashes = [text_hash(text, model) for text in texts]
-        cached = self.writer.cached_vectors(hashes)
-        missing = sorted({h: i for i, h in enumerate(hashes) if h not in cached}.items(), key=lambda kv: kv[1])
+    def _embed(self) -> None:
+        """Compute the vectors of every passage committed without one (this run's, and those a
+        killed run left), EMBED_BATCH at a time, each batch a commit: a file becomes searchable by
+        meaning as its vectors are written."""
         clock = time.monotonic()
-        self.tell(stage="embed", chunks_total=self.state.chunks_done + len(missing))
-        if missing:
-            done_before = self.state.chunks_done
+        while batch := self.writer.awaiting_vectors(EMBED_BATCH):
+            texts = {row["text_hash"]: embedding_text(row["context"], row["text"]) for row in batch}
+            vectors = self.writer.cached_vectors(list(texts))  # a text this run embedded for another file
+            missing = [digest for digest in texts if digest not in vectors]
+            self.tell(stage="embed", chunks_total=max(self.state.chunks_total, self.state.chunks_done + len(missing)))
+            if missing:
+                def advance(n: int) -> None:
+                    self.tell(chunks_done=self.state.chunks_done + n)
+                    self.milestone("embed")  # vectors computed, not yet stored
 
-            def advance(n: int) -> None:
-                self.tell(chunks_done=self.state.chunks_done + n)
-                self.milestone("embed")  # vectors computed, not yet stored
-
-            vectors = self.embedder.encode_passages([texts[i] for _, i in missing], progress=advance)
-            for (digest, _), vector in zip(missing, vectors):
-                cached[digest] = vector
-            self.state.chunks_done = done_before + len(missing)
-        self.timers["embed"] += time.monotonic() - clock
-        self.report.chunks_embedded += len(missing)
-        self.report.chunks_reused += len(texts) - len(missing)
-        position = 0
-        for item in batch:
-            count = len(item.chunks)
-            item_hashes = hashes[position : position + count]
-            item_texts = texts[position : position + count]
-            position += count
-            if item.replaced_id is not None:
-                self.writer.remove_file(item.replaced_id)
-            source = item.source
-            file_id = self.writer.put_file(FileRow(
-                path=str(source.path), root=str(source.root), name=source.name, sha256=item.sha,
-                size=source.file.stat().st_size, kind=item.kind, title=item.title, pages=item.pages,
-                status="indexed", reason=None, warnings="\n".join(item.warnings) or None,
-                passages_version=PASSAGES_VERSION,
-            ))
-            rows = [
-                {
-                    "page": c.page, "heading": c.heading, "text": c.text, "start": c.start, "end": c.end,
-                    "context": c.context, "ocr": c.ocr, "language": c.language, "text_hash": h,
-                    "tokens": " ".join(tokenize(t, c.language)),
-                }
-                for c, h, t in zip(item.chunks, item_hashes, item_texts)
-            ]
-            vectors = np.vstack([cached[h] for h in item_hashes]) if rows else np.zeros((0, 1), np.float32)
-            self.writer.add_chunks(file_id, rows, vectors)
-            (self.report.updated if item.was_indexed else self.report.added).append(source.name)
-            self.report.passages[source.name] = len(rows)
-        self.milestone("write")  # rows in an open transaction, not committed
+                done_before = self.state.chunks_done
+                computed = self.embedder.encode_passages([texts[d] for d in missing], progress=advance)
+                vectors.update(zip(missing, computed))
+                self.state.chunks_done = done_before + len(missing)
+            self.report.chunks_embedded += len(missing)
+            self.report.chunks_reused += len(batch) - len(missing)
+            self.writer.set_vectors([row["id"] for row in batch], [vectors[row["text_hash"]] for row in batch])
+            self.milestone("write")  # vectors in an open transaction, not committed
+            self.timers["embed"] += time.monotonic() - clock
+            self._commit()
+            clock = time.monotonic()
 
     def _label_pages(self) -> None:
         """Stage, kind and topic labels of new and changed files, from their stored vectors (see

@@ -9,7 +9,7 @@ from pathlib import Path
 from .chunking import TokenCounter, chunk_document
 from .containers import expand_sources, member_file
 from .discover import SourceFile, discover
-from .document import Chunk, Document, PageText, ReadError
+from .document import Chunk, Document, PageText, ReadError, embedding_text
 from .readers import load_document
 from .legacy import soffice_path
 from .pptx import NOTES_LABEL
@@ -19,7 +19,7 @@ from .worker import ReaderMemory, read_files, run_in_reader
 
 __all__ = [
     "Chunk", "Document", "NOTES_LABEL", "PageText", "RENDERED_KINDS", "SLIDE_KINDS", "ReadError", "ReaderMemory",
-    "SourceFile", "TokenCounter", "EXTENSIONS", "chunk_document", "discover", "expand_sources", "load_document",
+    "SourceFile", "TokenCounter", "EXTENSIONS", "chunk_document", "discover", "embedding_text", "expand_sources", "load_document",
     "member_file", "read_document", "read_files", "run_in_reader", "soffice_path", "supported", "to_pdf",
 ]
 

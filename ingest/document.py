@@ -148,4 +148,9 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """What the models see: the title and heading give a passage its context."""
-        return f"{self.context}\n{self.text}" if self.context else self.text
+        return embedding_text(self.context, self.text)
+
+
+def embedding_text(context: str | None, text: str) -> str:
+    """What the models see of a passage (also rebuilt from a stored row, whose vector comes later)."""
+    return f"{context}\n{text}" if context else text

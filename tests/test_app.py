@@ -134,12 +134,38 @@ def upload(app: AppTest, *files: tuple[str, bytes, str]) -> AppTest:
 def test_first_start_builds_the_index_and_offers_example_questions(library, tmp_path, monkeypatch):
     monkeypatch.setenv("PXS_LIBRARY", str(library.library_dir))
     monkeypatch.setenv("PXS_INDEX", str(tmp_path / "new-index"))
-    app = open_app()
+    from ui import resources
+
+    app = open_app()  # opens on the Ask page once the first documents can be found, not at the run's end
     assert not app.exception
+    assert [t.label for t in app.text_input] == ["Your question"]
+    run = resources.first_run(config.load())  # the app's settings: PXS_INDEX is the new index
+    run.thread.join(timeout=RUN_LIMIT_S)  # the run goes on meanwhile; its end is what is said next
+    app.run()
     assert "Your library is ready: 4 documents read" in messages(app)
     examples = [b for b in app.button if b.key and b.key.startswith("example-")]
     examples[0].click().run()
     assert result_cards(app), "an example question, clicked, shows results"
+
+
+def test_the_ask_page_says_which_results_were_found_by_keywords_only(tmp_path, monkeypatch):
+    """An index whose passages are committed and whose vectors are not (a run killed between the
+    two): the app answers by keywords, and says why."""
+    from test_crash import Run
+
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    make_pdf(library / "vienna-exchange-report.pdf", VIENNA_PAGES)
+    run = Run(library, index_dir, pause_at="keywords")
+    run.wait_for("paused at keywords")
+    run.kill()
+    monkeypatch.setenv("PXS_LIBRARY", str(library))
+    monkeypatch.setenv("PXS_INDEX", str(index_dir))
+    monkeypatch.delenv("PXS_ADMIN_PASSWORD", raising=False)
+    app = open_app(q="market consultation with suppliers")
+    assert not app.exception
+    cards = result_cards(app)
+    assert cards and card_document(cards[0]) == "vienna-exchange-report.pdf"
+    assert "Found by keywords only; meaning still being computed for 1 document." in messages(app)
 
 
 def test_the_first_starts_progress_says_how_many_and_how_long_in_every_stage():

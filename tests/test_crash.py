@@ -68,6 +68,7 @@ class State:
     faiss_ids: list[int]
     bm25_ids: list[int]
     chunk_ids: list[int]
+    vector_ids: list[int]  # passages whose vectors are committed (the others are found by keywords only)
 
 
 def state_of(index_dir: Path) -> State:
@@ -77,7 +78,8 @@ def state_of(index_dir: Path) -> State:
         connection.execute("BEGIN")
         snapshot = load_snapshot(index_dir, connection)
         faiss_ids = [] if snapshot.dense is None else sorted(snapshot.dense.ids().tolist())
-        rows = connection.execute("SELECT f.name, c.page, c.text, c.id FROM chunks c JOIN files f ON f.id = c.file_id").fetchall()
+        rows = connection.execute(
+            "SELECT f.name, c.page, c.text, c.id, length(c.vector) FROM chunks c JOIN files f ON f.id = c.file_id").fetchall()
         files = {row["name"]: row["status"] for row in connection.execute("SELECT name, status FROM files")}
         connection.execute("COMMIT")
     finally:
@@ -85,6 +87,7 @@ def state_of(index_dir: Path) -> State:
     return State(
         snapshot.generation, files, collections.Counter((r[0], r[1], r[2]) for r in rows), faiss_ids,
         sorted(int(i) for i in snapshot.lexical.chunk_ids) if snapshot.generation else [], sorted(r[3] for r in rows),
+        sorted(r[3] for r in rows if r[4]),
     )
 
 
@@ -141,9 +144,14 @@ class Run:
         return self.process.returncode, out
 
 
-def assert_consistent(state: State) -> None:
-    assert state.faiss_ids == state.chunk_ids == state.bm25_ids  # no orphans, no gaps, no twins
+def assert_consistent(state: State, whole: bool = True) -> None:
+    """BM25 holds every passage, FAISS every passage whose vector is committed: no orphans, no
+    gaps, no twins. `whole`: every vector is there too (a run's end, not a state between its commits)."""
+    assert state.chunk_ids == state.bm25_ids
+    assert state.faiss_ids == state.vector_ids
     assert len(state.chunk_ids) == sum(state.passages.values())
+    if whole:
+        assert state.vector_ids == state.chunk_ids
 
 
 def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_path):
@@ -167,14 +175,14 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     slow.unlink()
     assert state_of(index_dir) == before
 
-    for point in ("embed", "write", "snapshot"):
-        run = Run(library, index_dir, pause_at=point)
-        run.wait_for(f"paused at {point}")
-        run.kill()
-        kills += 1
-        assert state_of(index_dir) == before, point
-        assert top_documents(settings, CONSULTATION)[0] == "gone.pdf", point  # the previous state answers
-        assert "new.pdf" not in top_documents(settings, AWARD), point
+    # Killed while its first commit's files are on disk, not yet current.
+    run = Run(library, index_dir, pause_at="snapshot")
+    run.wait_for("paused at snapshot")
+    run.kill()
+    kills += 1
+    assert state_of(index_dir) == before
+    assert top_documents(settings, CONSULTATION)[0] == "gone.pdf"  # the previous state answers
+    assert "new.pdf" not in top_documents(settings, AWARD)
     report = inspect(settings)
     assert any("left by an interrupted run" in note for note in report.notes)  # the killed commit's files
     assert {(p.kind, p.document) for p in report.problems} == {
@@ -187,7 +195,7 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     kills += 1
     checkpoint = state_of(index_dir)
     assert checkpoint.generation == before.generation + 1
-    assert_consistent(checkpoint)
+    assert_consistent(checkpoint, whole=False)  # its passages are committed before their vectors
     # Readers hand files over as they finish, so the first file committed is either changed one.
     first = [name for name, there in (
         ("edit.pptx", any("25 points" in text for _, _, text in checkpoint.passages)),
@@ -198,17 +206,45 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     assert (len(first), checkpoint.files) == (1, files), first
     assert not [p for p in inspect(settings, disk=False).problems]
 
-    # Killed right after its final commit, before sweeping: the new state is whole.
+    # Killed right after a commit, before sweeping: what it committed is whole.
     run = Run(library, index_dir, pause_at="committed")
     run.wait_for("paused at committed")
     run.kill()
     kills += 1
-    assert top_documents(settings, AWARD)[0] == "new.pdf"
+    committed = state_of(index_dir)
+    assert committed.generation == checkpoint.generation + 1
+    assert_consistent(committed, whole=False)
 
-    code, out = Run(library, index_dir).finish()
+    # Killed once every file is read and committed by its words, before any vector is computed:
+    # the new library answers by keywords.
+    run = Run(library, index_dir, pause_at="keywords")
+    run.wait_for("paused at keywords")
+    run.kill()
+    kills += 1
+    keywords = state_of(index_dir)
+    assert_consistent(keywords, whole=False)
+    assert keywords.files == {"keep.pdf": "indexed", "edit.pptx": "indexed", "new.pdf": "indexed"}
+    awaiting = set(keywords.chunk_ids) - set(keywords.vector_ids)
+    assert awaiting and {name for name, _, _ in keywords.passages if name == "new.pdf"}
+    assert top_documents(settings, AWARD)[0] == "new.pdf"
+    # Killed with vectors computed, then with them written but not committed: nothing changes.
+    for point in ("embed", "write"):
+        run = Run(library, index_dir, pause_at=point)
+        run.wait_for(f"paused at {point}")
+        run.kill()
+        kills += 1
+        assert state_of(index_dir) == keywords, point
+        assert top_documents(settings, AWARD)[0] == "new.pdf", point
+
+    # The next run computes the missing vectors: nothing read again, nothing stored twice.
+    code, out = Run(library, index_dir, "--json").finish()
     assert code == 0, out
+    resumed = json.loads(out.strip().splitlines()[-1])
+    assert (resumed["added"], resumed["updated"], resumed["removed"], resumed["pages_read"]) == ([], [], [], 0)
+    assert 0 < resumed["chunks_embedded"] <= len(awaiting)
     after = state_of(index_dir)
     assert_consistent(after)
+    assert after.chunk_ids == keywords.chunk_ids  # the same passages, now with their vectors
 
     clean = dataclasses.replace(settings, index_dir=tmp_path / "clean")
     update([library], clean)
@@ -217,6 +253,48 @@ def test_kill_at_any_point_keeps_the_last_commit_and_the_next_run_converges(tmp_
     assert max(after.passages.values()) == 1  # no passage twice
     assert inspect(settings).consistent and not inspect(settings).notes
     print(f"\nkills survived: {kills}")
+
+
+def index_cli(index_dir: Path, *args: str) -> list[dict]:
+    """`python -m index ARGS --json --index DIR`: its JSON lines."""
+    done = subprocess.run([sys.executable, "-m", "index", *args, "--json", "--index", str(index_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_files_are_found_by_their_words_before_their_vectors_and_the_next_run_finishes_them(tmp_path):
+    """A run stopped once every file is read and committed, before any vector is computed: the
+    command line answers from that commit (by keywords, and says so), then the run is killed;
+    the next run computes the vectors without reading a file again or storing a passage twice."""
+    library, index_dir = tmp_path / "library", tmp_path / "index"
+    write_v1(library)
+    run = Run(library, index_dir, pause_at="keywords")
+    run.wait_for("paused at keywords")
+    [stats] = index_cli(index_dir, "stats")
+    assert (stats["documents"], stats["documents_awaiting_vectors"], stats["passages_awaiting_vectors"]) == (
+        3, 3, stats["chunks"])
+    found = index_cli(index_dir, "search", CONSULTATION, "-k", "3")
+    assert found[0]["document"] == "gone.pdf" and all(r["keywords_only"] for r in found)
+    assert found[0]["confidence"] is None  # no cosine, no calibrated estimate: none is made up
+    keywords = state_of(index_dir)
+    assert keywords.vector_ids == [] and keywords.faiss_ids == []
+    run.kill()
+    assert state_of(index_dir) == keywords
+
+    code, out = Run(library, index_dir, "--json").finish()
+    assert code == 0, out
+    report = json.loads(out.strip().splitlines()[-1])
+    assert (report["added"], report["updated"], report["pages_read"]) == ([], [], 0)  # nothing read again
+    assert report["chunks_embedded"] == len(keywords.chunk_ids)
+    after = state_of(index_dir)
+    assert_consistent(after)
+    assert after.passages == keywords.passages and after.chunk_ids == keywords.chunk_ids
+    [stats] = index_cli(index_dir, "stats")
+    assert (stats["documents_awaiting_vectors"], stats["passages_awaiting_vectors"]) == (0, 0)
+    found = index_cli(index_dir, "search", CONSULTATION, "-k", "3")
+    assert found[0]["document"] == "gone.pdf" and not any(r["keywords_only"] for r in found)
+    assert found[0]["confidence"] is not None
 
 
 def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_path):
@@ -231,6 +309,7 @@ def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_pat
         return tuple((r.document, r.page, r.text) for r in searcher.search(question, k=5))
 
     old = {q: answer(q) for q in (CONSULTATION, AWARD)}
+    old_state = state_of(index_dir)
     old_generation = searcher.generation
     write_v2(library)
 
@@ -247,7 +326,7 @@ def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_pat
     patient.wait_for(f"waiting for the indexing run in progress on {index_dir} to finish…")
     first.process.send_signal(signal.SIGCONT)
 
-    seen, errors, searches = [], [], 0
+    seen, states, errors, searches = [], [], [], 0
     while first.process.poll() is None or patient.process.poll() is None:
         for question in (CONSULTATION, AWARD):
             try:
@@ -255,19 +334,32 @@ def test_second_run_waits_or_exits_and_searches_meanwhile_see_old_or_new(tmp_pat
             except Exception as exc:  # noqa: BLE001 - counting every failure is the point
                 errors.append(repr(exc))
             searches += 1
+        states.append(state_of(index_dir))
     code, out = first.finish()
     assert code == 0 and out.startswith("added 1 · updated 1 · removed 1 · unchanged 1"), out
     code, out = patient.finish()
     assert code == 0 and out.startswith("added 0 · updated 0 · removed 0 · unchanged 3"), out  # saw the first's work
 
     new = {q: answer(q) for q in (CONSULTATION, AWARD)}  # the same Searcher, no restart
-    assert searcher.generation == old_generation + 1 and new != old
+    assert searcher.generation > old_generation and new != old
     assert "new.pdf" in [document for document, _, _ in new[AWARD]]
     assert "gone.pdf" not in [document for document, _, _ in new[CONSULTATION]]
     assert errors == []
-    assert [(q, result) for q, result in seen if result not in (old[q], new[q])] == []  # never a mixture
+    # Never half a document: the run commits files whole (by their words first, their vectors
+    # after), so every state a reader saw holds each document as it was before or as it is after.
+    final = state_of(index_dir)
+    assert_consistent(final)
+    before = {name: collections.Counter({p: n for p, n in old_state.passages.items() if p[0] == name})
+              for name in old_state.files}
+    after = {name: collections.Counter({p: n for p, n in final.passages.items() if p[0] == name}) for name in final.files}
+    for state in states:
+        assert_consistent(state, whole=False)
+        for name in state.files:
+            mine = collections.Counter({p: n for p, n in state.passages.items() if p[0] == name})
+            assert mine in (before.get(name), after.get(name)), (name, mine)
+    shown = {(document, page, text) for _, result in seen for document, page, text in result}
+    assert shown <= set(old_state.passages) | set(final.passages)  # every card a passage of a whole state
     assert searches >= 2  # a round of both questions was answered while the runs were writing
-    assert_consistent(state_of(index_dir))
     print(f"\nsearches during indexing: {searches}, errors: {len(errors)}")
 
 

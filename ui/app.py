@@ -25,7 +25,7 @@ def main() -> None:
 
     settings = resources.load_settings()
     access.guard_uploads(settings)
-    if not resources.index_exists(settings):
+    if not resources.index_exists(settings) or resources.preparing(settings):
         resources.forget_searcher()
         resources.first_start(settings)  # builds with a progress bar, then reruns into the pages
     resources.tidy_once(settings)

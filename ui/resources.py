@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import streamlit as st
 
 import settings as config
 from index import (
-    LABELS_FILE, Filters, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, indexing_in_progress, labelled_files, load_labels,
+    LABELS_FILE, Filters, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, has_documents, indexing_in_progress,
+    labelled_files, load_labels,
 )
 
 from . import source_files
@@ -271,18 +273,72 @@ def report_summary(report: RunReport) -> str:
 
 
 # -- first start and index problems ------------------------------------------------------------
+class FirstRun:
+    """The first start's indexing run, in a thread of the app's process (the work itself in its
+    child process, ui/indexing.py): the pages open as soon as its first documents are committed,
+    and it goes on to its end whichever page is shown. Its events are kept for the progress bar."""
+
+    def __init__(self, settings: config.Settings):
+        self.events: list[Progress] = []
+        self.report: RunReport | None = None
+        self.error: Exception | None = None
+        self.thread = threading.Thread(target=self._run, args=(settings,), daemon=True, name="pxs-first-run")
+        self.thread.start()
+
+    def _run(self, settings: config.Settings) -> None:
+        try:
+            self.report = run_indexing([settings.library_dir], settings, progress=self.events.append, lock_wait=2.0)
+        except Exception as exc:  # noqa: BLE001 - shown by the page that waits for it
+            self.error = exc
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+
+_first_runs: dict[str, FirstRun] = {}
+_first_runs_lock = threading.Lock()
+
+
+def first_run(settings: config.Settings, start: bool = False) -> FirstRun | None:
+    """The first start's run of this index in this process (started when `start` and none is under way)."""
+    with _first_runs_lock:
+        run = _first_runs.get(str(settings.index_dir))
+        if start and (run is None or not run.running):
+            run = _first_runs[str(settings.index_dir)] = FirstRun(settings)
+        return run
+
+
+def preparing(settings: config.Settings) -> bool:
+    """True while the first start's run has not yet committed anything to search."""
+    run = first_run(settings)
+    return run is not None and run.running and not has_documents(settings.index_dir)
+
+
 def first_start(settings: config.Settings) -> None:
-    """No index yet: build one from the library folder, with a progress bar, then reload."""
+    """No index yet: build one from the library folder, with a progress bar; the pages open as
+    soon as the first documents can be found by their words (the rest follow, then their meaning)."""
     settings.library_dir.mkdir(parents=True, exist_ok=True)
     st.title("Procurement exchange search")
     st.subheader("Preparing your library")
     st.write(
         f"The app reads every document in **{display_path(settings.library_dir)}** once, so that "
-        "you can ask questions about them. This takes about a minute for the sample library; "
+        "you can ask questions about them. You can ask as soon as the first documents are read; "
         "later starts are instant, and new documents are read as you add them."
     )
+    run = first_run(settings, start=True)
+    bar = ProgressBar(model=settings.model)
+    heard = 0
+    while run.running and not has_documents(settings.index_dir):
+        for event in run.events[heard:]:
+            bar(event)
+        heard = len(run.events)
+        run.thread.join(timeout=0.25)  # the page redraws the bar a few times a second
+    bar.bar.empty()
     try:
-        report = index_paths([settings.library_dir], settings, lock_wait=2.0)
+        if run.error is not None:
+            raise run.error
+        report = run.report
     except IndexBusy:
         st.info(
             "Another indexing run is preparing this library right now (perhaps started from the "
@@ -298,9 +354,33 @@ def first_start(settings: config.Settings) -> None:
         st.error(f"The library could not be prepared: {escape(exc)}")
         st.stop()
         return
-    st.session_state["just_built"] = report_summary(report)
+    if report is not None:  # finished before the pages opened: said once, as the Ask page would
+        st.session_state.setdefault("pxs-first-run-told", set()).add(id(run))
+        st.session_state["just_built"] = report_summary(report)
     forget_searcher()
     st.rerun()
+
+
+def first_run_news(settings: config.Settings) -> tuple[str, str] | None:
+    """What the Ask page says of the first start's run: ("info", how far it is) while it runs,
+    ("success", its summary) once, to each session, when it has finished."""
+    run = first_run(settings)
+    if run is None:
+        return None
+    if run.running:
+        read = next((e for e in reversed(run.events) if e.stage == "read"), None)
+        if read is None:
+            return None
+        if read.files_done < read.files_total:
+            return "info", (f"Still reading your library: {read.files_done} of {read.files_total} documents read. "
+                            "You can ask already; the rest appear in the results as they are read.")
+        return "info", ("Every document of your library is read; their meaning is still being computed, so "
+                        "for now some are found by keywords only.")
+    told = st.session_state.setdefault("pxs-first-run-told", set())
+    if run.report is None or id(run) in told:
+        return None
+    told.add(id(run))
+    return "success", f"Your library is ready: {report_summary(run.report)}"
 
 
 def show_index_problem(problem: Exception, settings: config.Settings) -> None:

@@ -55,13 +55,14 @@ def _wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float) ->
 
 @contextlib.contextmanager
 def app_server(library: Path, index_dir: Path, log_path: Path, cwd: Path = ROOT, env: dict | None = None,
-               ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run ui/app.py` on a free port for `library` and `index_dir`; yields (URL, process)."""
+               app: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run ui/app.py` (of the checkout `app`: another version, for a benchmark) on a
+    free port for `library` and `index_dir`; yields (URL, process)."""
     port = free_port()
     environment = {**os.environ, "PXS_LIBRARY": str(library), "PXS_INDEX": str(index_dir), **(env or {})}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(app / "ui" / "app.py"), "--server.port", str(port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -123,7 +124,8 @@ def make_docs_screenshots(out_dir: Path) -> list[Path]:
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.set_default_timeout(600_000)
             page.goto(url)
-            page.get_by_text(re.compile(r"^Read [3-9]\d* of \d+")).first.wait_for()  # the bar is moving
+            # The bar moving, or the Ask page already open on the first documents read.
+            page.get_by_text(re.compile(r"^(Read|Still reading your library:) [3-9]\d* of \d+")).first.wait_for()
             shots.append(out_dir / "1-first-start.png")
             save_small_png(page, shots[-1], settled=False)
             page.locator("button", has_text="market consultation").first.wait_for()

@@ -94,6 +94,17 @@ def show_examples() -> None:
         st.button(question, key=f"example-{number}", on_click=ask, args=(question,), icon=":material/chat:")
 
 
+def meaning_pending(documents: int, by_keywords: int, shown: int) -> str:
+    """Why some cards were found by their words alone: the meaning of new documents is still
+    being computed (index/store.py), and which of the cards that concerns."""
+    waiting = f"meaning still being computed for {documents} document{'s' if documents != 1 else ''}"
+    if by_keywords == shown:
+        return f"Found by keywords only; {waiting}."
+    if by_keywords:
+        return f"{by_keywords} of these {shown} found by keywords only; {waiting}."
+    return f"{waiting[0].upper()}{waiting[1:]}; until then they are found by keywords only."
+
+
 def render_results(results, searcher, question: str, filters: Filters, settings) -> None:
     """The result list: a line saying what was found, one card per result, then the cards' page
     pictures (drawn after the list, so the answer never waits for them)."""
@@ -107,6 +118,9 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
         return
     if results[0].answerable is not None and results[0].answerable < NOTHING_ANSWERS_BELOW:
         st.warning(NOTHING_ANSWERS, icon=":material/search_off:")
+    awaiting = searcher.documents_awaiting_vectors()
+    if awaiting:
+        st.info(meaning_pending(awaiting, sum(r.keywords_only for r in results), len(results)), icon=":material/hourglass_top:")
     st.caption(
         f"{len(results)} best passage{'s' if len(results) != 1 else ''} for “{escape(question)}”. "
         "The address bar holds this search: copy it to share it with a colleague."
@@ -140,9 +154,14 @@ def main() -> None:
         f"{indexed} document{'s' if indexed != 1 else ''} in {resources.display_path(settings.library_dir)}"
     )
     just_built = st.session_state.pop("just_built", None)
+    news = resources.first_run_news(settings)
     if just_built:
         st.success(f"Your library is ready: {just_built}", icon=":material/check_circle:")
-    if resources.busy(settings):
+    elif news and news[0] == "success":
+        st.success(news[1], icon=":material/check_circle:")
+    if news and news[0] == "info":
+        st.info(news[1], icon=":material/hourglass_top:")
+    elif resources.busy(settings):
         st.info("Documents are being added right now; they appear in the results as soon as they are read.",
                 icon=":material/hourglass_top:")
     if indexed == 0:
