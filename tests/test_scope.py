@@ -53,8 +53,8 @@ def test_the_rarer_name_weighs_more():
     assert found[1] > found[2] == found[3] > 0
 
 
-# Three rules on the same guarantee in three countries; only a page elsewhere in each document
-# says which country it is, and the English question names Brazil.
+# Three rules on the same guarantee in three countries and an English guide on it; only a page
+# elsewhere in each rule says which country it is, and the English question names Brazil.
 GUARANTEES = {
     "ecuador_sercop/pliego.pdf": [
         "Servicio Nacional de Contratación Pública SERCOP, Quito, Ecuador. Modelo de pliego de obras.",
@@ -74,8 +74,11 @@ GUARANTEES = {
     ],
 }
 FILLER = {
-    f"guides/guide-{n}.pdf": [f"Guide {n} on market consultation, lots and award criteria for buyers."]
-    for n in range(1, 5)
+    # The same subject in the question's language, about no country in particular.
+    "guides/guarantees.pdf": ["Performance guarantees usually amount to five to ten per cent of the contract "
+                              "value and are returned after acceptance of the works."],
+    **{f"guides/guide-{n}.pdf": [f"Guide {n} on market consultation, lots and award criteria for buyers."]
+       for n in range(1, 4)},
 }
 
 
@@ -93,7 +96,7 @@ def test_an_english_question_naming_brazil_finds_the_brazilian_law_first(tmp_pat
     try:
         first = searcher.search(question, k=3)[0]
         assert (first.document, first.page) == ("brasil_lei/lei.pdf", 2)
-        # What the name does: without it, the Italian and Ecuadorian rules come first.
+        # What the name does: without it, the English guide comes first.
         assert without.search(question, k=3)[0].document != "brasil_lei/lei.pdf"
     finally:
         searcher.close()
