@@ -266,11 +266,11 @@ class Searcher:
         if not named:
             return {}
         strongest = max(named.values())
-        marks = ",".join("?" * len(named))
-        rows = connection.execute(f"SELECT id, file_id FROM chunks WHERE file_id IN ({marks})", list(named))
+        rows = select_in(connection, "SELECT id, file_id FROM chunks WHERE file_id IN ({marks})", list(named))
         passages = {chunk_id: named[file_id] / strongest for chunk_id, file_id in rows}
         if allowed is not None:
-            passages = {i: share for i, share in passages.items() if i in set(allowed.tolist())}
+            permitted = set(allowed.tolist())
+            passages = {i: share for i, share in passages.items() if i in permitted}
         return passages
 
     def _question_vectors(self, question: Question) -> np.ndarray:
