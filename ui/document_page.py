@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from index import IndexUnavailable, Result, container_of
+from index import Result, container_of
 from index.curation import BadCorrection, correct_labels, correct_metadata, metadata_of, page_labels_of
 from index.metadata import COUNTRIES, DOCTYPES, FIELD_NAMES, FIELDS, MULTIPLE
 from index.store import connect
@@ -198,12 +198,10 @@ def show_passages(searcher, settings, document: dict) -> None:
 
 def main() -> None:
     settings = resources.load_settings()
-    try:
-        searcher = resources.searcher(settings)
-        documents = resources.documents(settings)
-    except IndexUnavailable as problem:
-        resources.show_index_problem(problem, settings)
+    opened = resources.open_index(settings)
+    if opened is None:
         return
+    searcher, documents = opened
     sha = st.query_params.get(SHA, "")
     matching = [d for d in documents if d["sha256"] == sha and d["status"] == "indexed"]
     if not matching:

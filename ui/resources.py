@@ -15,8 +15,8 @@ import streamlit as st
 
 import settings as config
 from index import (
-    LABELS_FILE, Filters, IndexBusy, Progress, RunReport, Searcher, browse as browse_index, has_documents, indexing_in_progress,
-    labelled_files, load_labels,
+    LABELS_FILE, Filters, IndexBusy, IndexUnavailable, Progress, RunReport, Searcher, browse as browse_index,
+    has_documents, indexing_in_progress, labelled_files, load_labels,
 )
 
 from . import source_files
@@ -75,6 +75,16 @@ def documents(settings: config.Settings) -> list[dict]:
     database_id = _database_id(settings)
     current = _searcher(str(settings.index_dir), settings.model, database_id)
     return _documents(str(settings.index_dir), settings.model, database_id, current.generation)
+
+
+def open_index(settings: config.Settings) -> tuple[Searcher, list[dict]] | None:
+    """The Searcher and the documents of the index, or None once the page has said why the index
+    cannot be read (`show_index_problem`)."""
+    try:
+        return searcher(settings), documents(settings)
+    except IndexUnavailable as problem:
+        show_index_problem(problem, settings)
+        return None
 
 
 @st.cache_resource(show_spinner=False)

@@ -140,12 +140,10 @@ def render_results(results, searcher, question: str, filters: Filters, settings)
 
 def main() -> None:
     settings = resources.load_settings()
-    try:
-        searcher = resources.searcher(settings)
-        documents = resources.documents(settings)
-    except IndexUnavailable as problem:
-        resources.show_index_problem(problem, settings)
+    opened = resources.open_index(settings)
+    if opened is None:
         return
+    searcher, documents = opened
     filters, count = sidebar_filters(documents, searcher.facets())
 
     st.title("Ask the library")
