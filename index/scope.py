@@ -21,9 +21,11 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+
+from .filters import has_document_values
+from .metadata import fold
 
 # A name held by more of the library's documents than this says little about which is meant.
 MAX_SHARE = 0.25
@@ -72,12 +74,6 @@ PLACE_NAMES = {
 }
 # Words of file names and titles that are no names, whatever their case ("Annex", "v1.0").
 _NOT_NAMES = frozenset("pdf docx doc pptx xlsx odt final v1 v2 draft signed en de es fr it pt".split())
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, so "Contratación" and "contratacion" are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _words(text: str) -> list[str]:
@@ -174,8 +170,7 @@ def document_names(connection: sqlite3.Connection) -> DocumentNames:
         by_sha[sha].append(file_id)
         for word in _identifiers(name.rsplit(".", 1)[0]) | _identifiers(title or ""):
             written[word].add(file_id)
-    has_values = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'document_values'").fetchone()
-    if has_values:
+    if has_document_values(connection):
         # A document's city and organisation are its folder's: a tender's package is one folder,
         # and the notice names the city its annexes do not. (A folder of everything gives every
         # document every name, which `MAX_SHARE` then ignores.)

@@ -34,6 +34,7 @@ from .embedder import load_embedder
 from .curation import corrections_stamp
 from .filters import Filters, document_values, facet_counts
 from .highlights import term_weights
+from .metadata import has_metadata
 from .lexical import top_k
 from .question import Question, parse_question
 from .ranking import MODES, Ranking, foreign_passages, mode_scores, rank_pages, ranking_for, rescore, scores_of
@@ -256,9 +257,9 @@ class Searcher:
         """The passages of the documents the question names (index/scope.py), each with its
         document's share of the strongest naming (0..1]; {} when it names none."""
         connection = self._connection
-        read_from = (snapshot.generation, connection.execute("SELECT COUNT(*) FROM metadata_files").fetchone()[0]
-                     if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'metadata_files'").fetchone() else 0,
-                     corrections_stamp(connection))
+        # The names change with the generation, with metadata found after a commit, and with corrections.
+        described = connection.execute("SELECT COUNT(*) FROM metadata_files").fetchone()[0] if has_metadata(connection) else 0
+        read_from = (snapshot.generation, described, corrections_stamp(connection))
         cached = self._names
         if cached is None or cached[0] != read_from:
             cached = self._names = (read_from, document_names(connection))
